@@ -1,0 +1,191 @@
+//! Payload conversion with Temporal's standard encodings.
+//!
+//! Every value crosses the wire as a `Payload`: `json/plain` for anything serde can serialize,
+//! `binary/null` for `()` and `None` (what the other SDKs write for "nothing"). Keeping to these
+//! encodings is what lets a Python client read a Rust workflow's result and the reverse.
+
+use serde::{de::DeserializeOwned, Serialize};
+use std::collections::HashMap;
+
+pub use crate::proto::common::{Payload, Payloads};
+
+const ENCODING: &str = "encoding";
+const JSON_PLAIN: &[u8] = b"json/plain";
+const BINARY_NULL: &[u8] = b"binary/null";
+
+/// A value could not be turned into a payload, or a payload into the expected type.
+#[derive(Debug, thiserror::Error)]
+pub enum PayloadError {
+    /// Serializing a value failed.
+    #[error("could not encode value as json/plain: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// The payload's JSON does not match the expected type.
+    #[error("could not decode {what} as {expected}: {source}")]
+    Decode {
+        /// Which payload (e.g. "argument 1 of compose_greeting").
+        what: String,
+        /// The Rust type that was expected.
+        expected: &'static str,
+        /// The underlying serde error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The payload uses an encoding Chronicle cannot read.
+    #[error("{what} has unsupported encoding {encoding:?} (supported: json/plain, binary/null)")]
+    UnsupportedEncoding {
+        /// Which payload.
+        what: String,
+        /// The encoding found in the payload's metadata.
+        encoding: String,
+    },
+    /// A call received the wrong number of arguments.
+    #[error("{what} expects {expected} argument(s) but received {received}")]
+    ArgumentCount {
+        /// Which call.
+        what: String,
+        /// Arguments the code declares.
+        expected: usize,
+        /// Payloads that arrived.
+        received: usize,
+    },
+}
+
+/// Encodes one value: `binary/null` for JSON null, `json/plain` otherwise.
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Payload, PayloadError> {
+    let json = serde_json::to_value(value).map_err(PayloadError::Encode)?;
+    if json.is_null() {
+        return Ok(null_payload());
+    }
+    let data = serde_json::to_vec(&json).map_err(PayloadError::Encode)?;
+    Ok(Payload {
+        metadata: HashMap::from([(ENCODING.to_string(), JSON_PLAIN.to_vec())]),
+        data,
+        ..Default::default()
+    })
+}
+
+/// The payload other SDKs write for "no value".
+pub fn null_payload() -> Payload {
+    Payload {
+        metadata: HashMap::from([(ENCODING.to_string(), BINARY_NULL.to_vec())]),
+        ..Default::default()
+    }
+}
+
+/// Decodes one payload into `T`; `what` names the payload in the error message.
+pub fn decode<T: DeserializeOwned>(payload: &Payload, what: &str) -> Result<T, PayloadError> {
+    let encoding = payload
+        .metadata
+        .get(ENCODING)
+        .map(Vec::as_slice)
+        .unwrap_or(JSON_PLAIN);
+    let result = match encoding {
+        JSON_PLAIN => serde_json::from_slice(&payload.data),
+        BINARY_NULL => serde_json::from_value(serde_json::Value::Null),
+        other => {
+            return Err(PayloadError::UnsupportedEncoding {
+                what: what.to_string(),
+                encoding: String::from_utf8_lossy(other).into_owned(),
+            })
+        }
+    };
+    result.map_err(|source| PayloadError::Decode {
+        what: what.to_string(),
+        expected: std::any::type_name::<T>(),
+        source,
+    })
+}
+
+/// Decodes a single value from a list of payloads; an empty list reads as JSON null, so
+/// `()` and `Option` results decode from a workflow or activity that returned nothing.
+pub fn decode_single<T: DeserializeOwned>(
+    payloads: &[Payload],
+    what: &str,
+) -> Result<T, PayloadError> {
+    match payloads.first() {
+        Some(p) => decode(p, what),
+        None => decode(&null_payload(), what),
+    }
+}
+
+/// Reads a call's arguments one by one, checking their count first.
+///
+/// Generated code uses it to decode an activity's or workflow's input.
+pub struct ArgReader {
+    what: &'static str,
+    payloads: std::vec::IntoIter<Payload>,
+    index: usize,
+}
+
+impl ArgReader {
+    /// Starts reading `payloads`, which must hold exactly `expected` arguments of `what`.
+    pub fn new(
+        what: &'static str,
+        payloads: Vec<Payload>,
+        expected: usize,
+    ) -> Result<Self, PayloadError> {
+        if payloads.len() != expected {
+            return Err(PayloadError::ArgumentCount {
+                what: what.to_string(),
+                expected,
+                received: payloads.len(),
+            });
+        }
+        Ok(Self {
+            what,
+            payloads: payloads.into_iter(),
+            index: 0,
+        })
+    }
+
+    /// Decodes the next argument.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next<T: DeserializeOwned>(&mut self) -> Result<T, PayloadError> {
+        self.index += 1;
+        let payload = self.payloads.next().unwrap_or_else(null_payload);
+        decode(&payload, &format!("argument {} of {}", self.index, self.what))
+    }
+}
+
+/// Wraps payloads in the `Payloads` message, or `None` when empty (as other SDKs do).
+pub fn to_payloads(payloads: Vec<Payload>) -> Option<Payloads> {
+    (!payloads.is_empty()).then_some(Payloads { payloads })
+}
+
+/// Unwraps an optional `Payloads` message.
+pub fn from_payloads(payloads: Option<Payloads>) -> Vec<Payload> {
+    payloads.map(|p| p.payloads).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_and_none_are_binary_null() {
+        for p in [encode(&()).unwrap(), encode(&None::<u8>).unwrap()] {
+            assert_eq!(p.metadata[ENCODING], BINARY_NULL);
+            assert!(p.data.is_empty());
+        }
+        let back: () = decode(&null_payload(), "x").unwrap();
+        assert_eq!(back, ());
+    }
+
+    #[test]
+    fn json_round_trip_and_clear_errors() {
+        let p = encode(&"World").unwrap();
+        assert_eq!(p.data, b"\"World\"");
+        assert_eq!(decode::<String>(&p, "x").unwrap(), "World");
+        let err = decode::<u32>(&p, "argument 1 of f").unwrap_err().to_string();
+        assert!(err.contains("argument 1 of f") && err.contains("u32"), "{err}");
+    }
+
+    #[test]
+    fn argument_count_is_checked() {
+        let err = ArgReader::new("f", vec![encode(&1).unwrap()], 2)
+            .err()
+            .unwrap()
+            .to_string();
+        assert_eq!(err, "f expects 2 argument(s) but received 1");
+    }
+}

@@ -1,0 +1,205 @@
+//! Activity tasks: poll, run the activity (panics become failed attempts), answer.
+
+use super::{backoff_or_shutdown, long_poll, Shared, ShutdownHandle};
+use crate::activity::{ActivityContext, ActivityInfo, Heartbeater};
+use crate::connection::RetryOptions;
+use crate::failure::{panic_message, Failure};
+use crate::payload;
+use crate::proto::enums::TaskQueueKind;
+use crate::proto::taskqueue::TaskQueue;
+use crate::proto::workflowservice::{
+    PollActivityTaskQueueRequest, PollActivityTaskQueueResponse, RespondActivityTaskCompletedRequest,
+    RespondActivityTaskFailedRequest,
+};
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+pub(super) async fn poll_loop(shared: Arc<Shared>, slots: Arc<Semaphore>, shutdown: ShutdownHandle) {
+    let retry = RetryOptions::default();
+    let mut failures = 0;
+    loop {
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+            _ = shutdown.requested() => return,
+        };
+        let request = PollActivityTaskQueueRequest {
+            namespace: shared.connection.namespace().to_string(),
+            task_queue: Some(TaskQueue {
+                name: shared.options.task_queue.clone(),
+                kind: TaskQueueKind::Normal as i32,
+                ..Default::default()
+            }),
+            identity: shared.connection.identity().to_string(),
+            ..Default::default()
+        };
+        let mut service = shared.connection.raw();
+        let polled = tokio::select! {
+            r = service.poll_activity_task_queue(long_poll(request)) => r,
+            _ = shutdown.requested() => return,
+        };
+        match polled {
+            Ok(response) => {
+                failures = 0;
+                let task = response.into_inner();
+                if task.task_token.is_empty() {
+                    continue;
+                }
+                tokio::spawn(run_activity(shared.clone(), task, permit));
+            }
+            Err(status) => {
+                drop(permit);
+                if status.code() != tonic::Code::DeadlineExceeded {
+                    tracing::warn!(%status, "activity task poll failed");
+                }
+                if backoff_or_shutdown(retry.delay(failures), &shutdown).await {
+                    return;
+                }
+                failures += 1;
+            }
+        }
+    }
+}
+
+fn info_of(task: &PollActivityTaskQueueResponse, shared: &Shared) -> ActivityInfo {
+    let execution = task.workflow_execution.clone().unwrap_or_default();
+    ActivityInfo {
+        activity_id: task.activity_id.clone(),
+        activity_type: task
+            .activity_type
+            .as_ref()
+            .map(|t| t.name.clone())
+            .unwrap_or_default(),
+        attempt: task.attempt.max(1) as u32,
+        workflow_id: execution.workflow_id,
+        run_id: execution.run_id,
+        workflow_type: task
+            .workflow_type
+            .as_ref()
+            .map(|t| t.name.clone())
+            .unwrap_or_default(),
+        namespace: task.workflow_namespace.clone(),
+        task_queue: shared.options.task_queue.clone(),
+        scheduled_time: task.scheduled_time.as_ref().map(crate::proto::system_time),
+        current_attempt_scheduled_time: task
+            .current_attempt_scheduled_time
+            .as_ref()
+            .map(crate::proto::system_time),
+        started_time: task.started_time.as_ref().map(crate::proto::system_time),
+        start_to_close_timeout: task
+            .start_to_close_timeout
+            .as_ref()
+            .map(crate::proto::std_duration),
+        schedule_to_close_timeout: task
+            .schedule_to_close_timeout
+            .as_ref()
+            .map(crate::proto::std_duration),
+        heartbeat_timeout: task
+            .heartbeat_timeout
+            .as_ref()
+            .map(crate::proto::std_duration)
+            .filter(|d| !d.is_zero()),
+        task_token: task.task_token.clone(),
+    }
+}
+
+async fn run_activity(shared: Arc<Shared>, task: PollActivityTaskQueueResponse, _permit: OwnedSemaphorePermit) {
+    let info = info_of(&task, &shared);
+    let heartbeater = Heartbeater::new(
+        shared.connection.clone(),
+        task.task_token.clone(),
+        info.heartbeat_timeout,
+    );
+    let activity_type = info.activity_type.clone();
+    let ctx = ActivityContext::new(
+        info.clone(),
+        payload::from_payloads(task.heartbeat_details.clone()),
+        Some(heartbeater.clone()),
+        shared.data.clone(),
+    );
+    let input = payload::from_payloads(task.input.clone());
+
+    let result = match shared.activities.get(&activity_type) {
+        None => Err(Failure::application(
+            format!(
+                "activity type {activity_type:?} is not registered on this worker (task queue {:?}; registered: {})",
+                shared.options.task_queue,
+                names(&shared.registered_activities())
+            ),
+            "NotFoundError",
+        )),
+        Some(factory) => AssertUnwindSafe(factory.execute(ctx, input))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                Err(Failure::application(
+                    format!("activity panicked: {}", panic_message(panic.as_ref())),
+                    "Panic",
+                ))
+            }),
+    };
+    heartbeater.finish();
+
+    if let Err(failure) = &result {
+        tracing::warn!(
+            activity_type = %activity_type,
+            activity_id = %info.activity_id,
+            workflow_id = %info.workflow_id,
+            attempt = info.attempt,
+            error = %failure,
+            "activity attempt failed"
+        );
+    }
+    let answered = match result {
+        Ok(output) => {
+            let request = RespondActivityTaskCompletedRequest {
+                task_token: task.task_token.clone(),
+                result: payload::to_payloads(output),
+                identity: shared.connection.identity().to_string(),
+                namespace: shared.connection.namespace().to_string(),
+                ..Default::default()
+            };
+            shared
+                .connection
+                .call("RespondActivityTaskCompleted", |mut svc| {
+                    let request = request.clone();
+                    async move { svc.respond_activity_task_completed(request).await }
+                })
+                .await
+                .map(drop)
+        }
+        Err(failure) => {
+            let request = RespondActivityTaskFailedRequest {
+                task_token: task.task_token.clone(),
+                failure: Some(failure.into_proto()),
+                identity: shared.connection.identity().to_string(),
+                namespace: shared.connection.namespace().to_string(),
+                ..Default::default()
+            };
+            shared
+                .connection
+                .call("RespondActivityTaskFailed", |mut svc| {
+                    let request = request.clone();
+                    async move { svc.respond_activity_task_failed(request).await }
+                })
+                .await
+                .map(drop)
+        }
+    };
+    if let Err(status) = answered {
+        // NotFound: the attempt already timed out or the workflow is gone.
+        tracing::warn!(%status, activity_id = %info.activity_id, "could not report activity result");
+    }
+}
+
+fn names(list: &[String]) -> String {
+    if list.is_empty() {
+        "none".to_string()
+    } else {
+        list.join(", ")
+    }
+}

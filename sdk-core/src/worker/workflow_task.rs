@@ -1,0 +1,258 @@
+//! Workflow tasks: poll, fetch the whole history, replay it through the run, answer.
+
+use super::{backoff_or_shutdown, long_poll, Shared, ShutdownHandle};
+use crate::connection::RetryOptions;
+use crate::proto::common::WorkflowExecution;
+use crate::proto::enums::{QueryResultType, TaskQueueKind};
+use crate::proto::history::HistoryEvent;
+use crate::proto::query::WorkflowQueryResult;
+use crate::proto::sdk::WorkflowTaskCompletedMetadata;
+use crate::proto::taskqueue::TaskQueue;
+use crate::proto::workflowservice::{
+    GetWorkflowExecutionHistoryRequest, PollWorkflowTaskQueueRequest,
+    PollWorkflowTaskQueueResponse, RespondQueryTaskCompletedRequest,
+    RespondWorkflowTaskCompletedRequest, RespondWorkflowTaskFailedRequest,
+};
+use crate::workflow::run::{process_workflow_task, RunContext, TaskCompletion, USED_CORE_FLAGS};
+use crate::workflow::{TaskFailure, TaskFailureKind};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+const SDK_NAME: &str = "chronicle-rust";
+
+pub(super) async fn poll_loop(shared: Arc<Shared>, slots: Arc<Semaphore>, shutdown: ShutdownHandle) {
+    let retry = RetryOptions::default();
+    let mut failures = 0;
+    loop {
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+            _ = shutdown.requested() => return,
+        };
+        let request = PollWorkflowTaskQueueRequest {
+            namespace: shared.connection.namespace().to_string(),
+            task_queue: Some(TaskQueue {
+                name: shared.options.task_queue.clone(),
+                kind: TaskQueueKind::Normal as i32,
+                ..Default::default()
+            }),
+            identity: shared.connection.identity().to_string(),
+            ..Default::default()
+        };
+        let mut service = shared.connection.raw();
+        let polled = tokio::select! {
+            r = service.poll_workflow_task_queue(long_poll(request)) => r,
+            _ = shutdown.requested() => return,
+        };
+        match polled {
+            Ok(response) => {
+                failures = 0;
+                let task = response.into_inner();
+                if task.task_token.is_empty() {
+                    continue; // the long poll expired without a task
+                }
+                tokio::spawn(handle_task(shared.clone(), task, permit));
+            }
+            Err(status) => {
+                drop(permit);
+                if status.code() != tonic::Code::DeadlineExceeded {
+                    tracing::warn!(%status, "workflow task poll failed");
+                }
+                if backoff_or_shutdown(retry.delay(failures), &shutdown).await {
+                    return;
+                }
+                failures += 1;
+            }
+        }
+    }
+}
+
+async fn handle_task(shared: Arc<Shared>, task: PollWorkflowTaskQueueResponse, _permit: OwnedSemaphorePermit) {
+    let execution = task.workflow_execution.clone().unwrap_or_default();
+    let workflow_type = task
+        .workflow_type
+        .as_ref()
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
+    let span = tracing::info_span!(
+        "workflow_task",
+        workflow_id = %execution.workflow_id,
+        run_id = %execution.run_id,
+        workflow_type = %workflow_type,
+        attempt = task.attempt,
+    );
+    let _enter = span.enter();
+    drop(_enter);
+    if let Err(status) = answer_task(&shared, task, &execution, &workflow_type).await {
+        tracing::warn!(parent: &span, %status, "could not answer workflow task; the server will retry it");
+    }
+}
+
+async fn answer_task(
+    shared: &Shared,
+    mut task: PollWorkflowTaskQueueResponse,
+    execution: &WorkflowExecution,
+    workflow_type: &str,
+) -> Result<(), tonic::Status> {
+    let events = fetch_history(shared, &mut task, execution).await?;
+    let factory = shared.workflows.get(workflow_type).cloned();
+
+    let outcome = match &factory {
+        None => Err(TaskFailure {
+            kind: TaskFailureKind::UnknownWorkflowType {
+                workflow_type: workflow_type.to_string(),
+                registered: shared.registered_workflows(),
+            },
+        }),
+        Some(factory) => process_workflow_task(
+            factory.as_ref(),
+            &events,
+            RunContext {
+                workflow_id: execution.workflow_id.clone(),
+                run_id: execution.run_id.clone(),
+                namespace: shared.connection.namespace().to_string(),
+                default_activity_options: shared.default_activity_options.clone(),
+            },
+        ),
+    };
+
+    if let Some(query) = task.query.take() {
+        // A legacy query task: answered instead of a workflow task.
+        let request = RespondQueryTaskCompletedRequest {
+            task_token: task.task_token.clone(),
+            completed_type: QueryResultType::Failed as i32,
+            error_message: format!(
+                "query {:?} cannot be answered: this version of Chronicle does not serve queries yet",
+                query.query_type
+            ),
+            namespace: shared.connection.namespace().to_string(),
+            ..Default::default()
+        };
+        shared
+            .connection
+            .call("RespondQueryTaskCompleted", |mut svc| {
+                let request = request.clone();
+                async move { svc.respond_query_task_completed(request).await }
+            })
+            .await?;
+        return Ok(());
+    }
+
+    let query_results: HashMap<String, WorkflowQueryResult> = task
+        .queries
+        .iter()
+        .map(|(id, query)| {
+            (
+                id.clone(),
+                WorkflowQueryResult {
+                    result_type: QueryResultType::Failed as i32,
+                    error_message: format!(
+                        "query {:?} cannot be answered: this version of Chronicle does not serve queries yet",
+                        query.query_type
+                    ),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+
+    match outcome {
+        Ok(completion) => respond_completed(shared, &task, completion, query_results).await,
+        Err(failure) => {
+            tracing::error!(
+                workflow_id = %execution.workflow_id,
+                run_id = %execution.run_id,
+                attempt = task.attempt,
+                error = %failure,
+                "workflow task failed"
+            );
+            respond_failed(shared, &task, &failure).await
+        }
+    }
+}
+
+async fn respond_completed(
+    shared: &Shared,
+    task: &PollWorkflowTaskQueueResponse,
+    completion: TaskCompletion,
+    query_results: HashMap<String, WorkflowQueryResult>,
+) -> Result<(), tonic::Status> {
+    let sdk_metadata = completion.first_task.then(|| WorkflowTaskCompletedMetadata {
+        core_used_flags: USED_CORE_FLAGS.to_vec(),
+        sdk_name: SDK_NAME.to_string(),
+        sdk_version: env!("CARGO_PKG_VERSION").to_string(),
+        ..Default::default()
+    });
+    let request = RespondWorkflowTaskCompletedRequest {
+        task_token: task.task_token.clone(),
+        commands: completion.commands,
+        identity: shared.connection.identity().to_string(),
+        namespace: shared.connection.namespace().to_string(),
+        query_results,
+        sdk_metadata,
+        ..Default::default()
+    };
+    shared
+        .connection
+        .call("RespondWorkflowTaskCompleted", |mut svc| {
+            let request = request.clone();
+            async move { svc.respond_workflow_task_completed(request).await }
+        })
+        .await?;
+    Ok(())
+}
+
+async fn respond_failed(
+    shared: &Shared,
+    task: &PollWorkflowTaskQueueResponse,
+    failure: &TaskFailure,
+) -> Result<(), tonic::Status> {
+    let request = RespondWorkflowTaskFailedRequest {
+        task_token: task.task_token.clone(),
+        cause: failure.cause() as i32,
+        failure: Some(failure.to_failure().into_proto()),
+        identity: shared.connection.identity().to_string(),
+        namespace: shared.connection.namespace().to_string(),
+        ..Default::default()
+    };
+    shared
+        .connection
+        .call("RespondWorkflowTaskFailed", |mut svc| {
+            let request = request.clone();
+            async move { svc.respond_workflow_task_failed(request).await }
+        })
+        .await?;
+    Ok(())
+}
+
+/// The task's history, with every further page fetched.
+async fn fetch_history(
+    shared: &Shared,
+    task: &mut PollWorkflowTaskQueueResponse,
+    execution: &WorkflowExecution,
+) -> Result<Vec<HistoryEvent>, tonic::Status> {
+    let mut events = task.history.take().map(|h| h.events).unwrap_or_default();
+    let mut token = std::mem::take(&mut task.next_page_token);
+    while !token.is_empty() {
+        let request = GetWorkflowExecutionHistoryRequest {
+            namespace: shared.connection.namespace().to_string(),
+            execution: Some(execution.clone()),
+            next_page_token: token,
+            ..Default::default()
+        };
+        let page = shared
+            .connection
+            .call("GetWorkflowExecutionHistory", |mut svc| {
+                let request = request.clone();
+                async move { svc.get_workflow_execution_history(request).await }
+            })
+            .await?;
+        events.extend(page.history.map(|h| h.events).unwrap_or_default());
+        token = page.next_page_token;
+    }
+    Ok(events)
+}
+

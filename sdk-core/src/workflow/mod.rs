@@ -1,0 +1,19 @@
+//! Workflow runs: the deterministic side of Chronicle.
+//!
+//! A workflow task arrives with the run's history. [`run::WorkflowRun`] walks it from the start,
+//! driving the workflow code through the [`executor`] at each workflow task in the history and
+//! matching the commands the code issues ([`state`], one machine per command in [`machines`])
+//! against the command events the history recorded. What the code issues beyond the recorded
+//! history are the new commands sent back to the server.
+
+mod definition;
+mod error;
+mod executor;
+pub(crate) mod machines;
+pub mod run;
+mod state;
+
+pub use definition::{WorkflowFactory, WorkflowInfo};
+pub use error::{Nondeterminism, TaskFailure, TaskFailureKind};
+pub use machines::activity::{ActivityCancellationType, ActivityOptions};
+pub use state::{ActivityHandle, ActivityRequest, RunHandle, TimerHandle};

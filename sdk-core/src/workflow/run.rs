@@ -1,0 +1,413 @@
+//! The per-run coordinator: walks a history, drives the workflow code at each workflow task,
+//! and matches the commands the code issues against the command events the history recorded.
+//!
+//! The same engine serves live workflow tasks (the history ends with the task to answer) and
+//! replay of recorded histories (the history may end anywhere).
+
+use super::definition::{WorkflowFactory, WorkflowInfo};
+use super::error::{Nondeterminism, TaskFailure, TaskFailureKind};
+use super::executor::{Executor, Progress};
+use super::machines::activity::ActivityOptions;
+use super::machines::completion::CompletionMachine;
+use super::machines::{describe_event, event_type_name};
+use super::state::{Outgoing, RunHandle, RunState};
+use crate::payload;
+use crate::proto::command::Command;
+use crate::proto::enums::EventType;
+use crate::proto::history::{history_event::Attributes, HistoryEvent};
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// SDK flags of Temporal's core that Chronicle knows. A history using any other flag was
+/// written by a newer SDK whose behaviour we cannot promise to reproduce.
+/// 1 IdAndTypeDeterminismChecks, 2 UpsertSearchAttributeOnPatch, 3 MoveTerminalCommands,
+/// 4 ImprovedHeartbeatHeuristic.
+pub const KNOWN_CORE_FLAGS: &[u32] = &[1, 2, 3, 4];
+/// Flags Chronicle's own behaviour corresponds to, recorded on a run's first workflow task.
+pub const USED_CORE_FLAGS: &[u32] = &[1, 3];
+
+/// What a run needs besides its history.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// The workflow id.
+    pub workflow_id: String,
+    /// The run id.
+    pub run_id: String,
+    /// The namespace.
+    pub namespace: String,
+    /// Options applied to activities that set no timeout.
+    pub default_activity_options: ActivityOptions,
+}
+
+/// The outcome of processing a history up to its last workflow task.
+#[derive(Debug)]
+pub struct TaskCompletion {
+    /// New commands for the server, in the order the code issued them.
+    pub commands: Vec<Command>,
+    /// Whether no earlier workflow task of this run completed (the first task carries SDK
+    /// metadata).
+    pub first_task: bool,
+    /// Whether the workflow function has returned.
+    pub finished: bool,
+}
+
+/// One workflow run being driven through its history.
+pub struct WorkflowRun {
+    state: Rc<RefCell<RunState>>,
+    executor: Option<Executor>,
+    pending_input: Option<Vec<crate::payload::Payload>>,
+    finished: bool,
+    completed_tasks: usize,
+}
+
+/// Processes a workflow task: replays `history` and returns the commands for its last task.
+pub fn process_workflow_task(
+    factory: &dyn WorkflowFactory,
+    history: &[HistoryEvent],
+    context: RunContext,
+) -> Result<TaskCompletion, TaskFailure> {
+    let mut run = WorkflowRun::new(history, context)?;
+    run.process(factory, history)?
+        .ok_or_else(|| TaskFailure::bad_history("history has no workflow task to answer"))
+}
+
+impl WorkflowRun {
+    /// Prepares a run from its first event (`WorkflowExecutionStarted`).
+    pub fn new(history: &[HistoryEvent], context: RunContext) -> Result<Self, TaskFailure> {
+        let first = history
+            .first()
+            .ok_or_else(|| TaskFailure::bad_history("history is empty"))?;
+        let Some(Attributes::WorkflowExecutionStartedEventAttributes(started)) = &first.attributes
+        else {
+            return Err(TaskFailure::bad_history(format!(
+                "first event is {} instead of WorkflowExecutionStarted",
+                event_type_name(first)
+            )));
+        };
+        let start_time = event_time(first);
+        let info = WorkflowInfo {
+            workflow_id: context.workflow_id,
+            run_id: context.run_id,
+            workflow_type: started
+                .workflow_type
+                .as_ref()
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+            namespace: context.namespace,
+            task_queue: started
+                .task_queue
+                .as_ref()
+                .map(|q| q.name.clone())
+                .unwrap_or_default(),
+            attempt: started.attempt.max(1) as u32,
+            start_time,
+            first_execution_run_id: started.first_execution_run_id.clone(),
+            continued_from_run_id: Some(started.continued_execution_run_id.clone())
+                .filter(|r| !r.is_empty()),
+            execution_timeout: started
+                .workflow_execution_timeout
+                .as_ref()
+                .map(crate::proto::std_duration),
+            run_timeout: started
+                .workflow_run_timeout
+                .as_ref()
+                .map(crate::proto::std_duration),
+            task_timeout: started
+                .workflow_task_timeout
+                .as_ref()
+                .map(crate::proto::std_duration),
+        };
+        let state = RunState {
+            info: Rc::new(info),
+            now: start_time,
+            replaying: true,
+            default_activity_options: context.default_activity_options,
+            activities: Vec::new(),
+            timers: Vec::new(),
+            completion: None,
+            outbox: VecDeque::new(),
+            activity_by_scheduled_event: HashMap::new(),
+            timer_by_id: HashMap::new(),
+        };
+        Ok(Self {
+            state: Rc::new(RefCell::new(state)),
+            executor: None,
+            pending_input: Some(payload::from_payloads(started.input.clone())),
+            finished: false,
+            completed_tasks: 0,
+        })
+    }
+
+    /// Walks the whole history. Returns the commands of the last workflow task when the history
+    /// ends with one still to answer, `None` when every task in it was already completed.
+    pub fn process(
+        &mut self,
+        factory: &dyn WorkflowFactory,
+        events: &[HistoryEvent],
+    ) -> Result<Option<TaskCompletion>, TaskFailure> {
+        let mut i = 1; // event 0 is WorkflowExecutionStarted, read in `new`
+        while i < events.len() {
+            let event = &events[i];
+            let kind = EventType::try_from(event.event_type).unwrap_or(EventType::Unspecified);
+            if kind == EventType::WorkflowTaskStarted {
+                let next = events.get(i + 1).map(|e| e.event_type);
+                if next == Some(EventType::WorkflowTaskCompleted as i32) {
+                    check_sdk_flags(&events[i + 1])?;
+                    self.activate(factory, event, true)?;
+                    self.completed_tasks += 1;
+                    i += 2;
+                    while i < events.len() && is_command_event(&events[i]) {
+                        self.match_command_event(&events[i])?;
+                        i += 1;
+                    }
+                    self.check_all_matched(events.get(i).or(events.last()))?;
+                    continue;
+                }
+                if next.is_none() {
+                    self.activate(factory, event, false)?;
+                    let state = self.state.borrow();
+                    let commands = state.outbox.iter().map(|o| state.command(*o)).collect();
+                    return Ok(Some(TaskCompletion {
+                        commands,
+                        first_task: self.completed_tasks == 0,
+                        finished: self.finished,
+                    }));
+                }
+                // A failed or timed-out attempt: its events reach the code at the next one.
+            } else if is_command_event(event) {
+                return Err(TaskFailure::bad_history(format!(
+                    "event {} ({}) is a command event outside a completed workflow task",
+                    event.event_id,
+                    event_type_name(event)
+                )));
+            } else {
+                self.apply_event(event)?;
+            }
+            i += 1;
+        }
+        Ok(None)
+    }
+
+    /// Runs the workflow code for one workflow task.
+    fn activate(
+        &mut self,
+        factory: &dyn WorkflowFactory,
+        task_started: &HistoryEvent,
+        replaying: bool,
+    ) -> Result<(), TaskFailure> {
+        {
+            let mut state = self.state.borrow_mut();
+            state.now = event_time(task_started);
+            state.replaying = replaying;
+        }
+        if self.finished {
+            return Ok(());
+        }
+        if self.executor.is_none() {
+            let input = self.pending_input.take().unwrap_or_default();
+            let future = factory.start(RunHandle(self.state.clone()), input);
+            self.executor = Some(Executor::new(future));
+        }
+        let Some(executor) = self.executor.as_mut() else {
+            return Ok(());
+        };
+        match executor.run_until_blocked() {
+            Ok(Progress::Blocked) => Ok(()),
+            Ok(Progress::Finished(result)) => {
+                self.finished = true;
+                self.executor = None;
+                let mut state = self.state.borrow_mut();
+                state.completion = Some(CompletionMachine::new(result));
+                state.outbox.push_back(Outgoing::Complete);
+                Ok(())
+            }
+            Err(panic) => Err(TaskFailure::new(TaskFailureKind::Panic(panic))),
+        }
+    }
+
+    /// Matches one recorded command event with the oldest unmatched command of the code.
+    fn match_command_event(&mut self, event: &HistoryEvent) -> Result<(), TaskFailure> {
+        let mut state = self.state.borrow_mut();
+        let Some(next) = state.outbox.pop_front() else {
+            return Err(nondeterminism(event, "no command".to_string(), None));
+        };
+        let matched = match next {
+            Outgoing::ScheduleActivity(i) => {
+                let ok = state.activities[i].on_scheduled(event);
+                if ok {
+                    state.activity_by_scheduled_event.insert(event.event_id, i);
+                }
+                ok
+            }
+            Outgoing::RequestCancelActivity(i) => state.activities[i].on_cancel_recorded(event),
+            Outgoing::StartTimer(i) => state.timers[i].on_started(event),
+            Outgoing::CancelTimer(i) => state.timers[i].on_cancel_recorded(event),
+            Outgoing::Complete => state
+                .completion
+                .as_ref()
+                .is_some_and(|c| c.matches(event)),
+        };
+        if matched {
+            Ok(())
+        } else {
+            Err(nondeterminism(event, state.describe(next), state.location(next)))
+        }
+    }
+
+    /// After a completed task's command events: the code must not have issued more.
+    fn check_all_matched(&self, at: Option<&HistoryEvent>) -> Result<(), TaskFailure> {
+        let state = self.state.borrow();
+        match state.outbox.front() {
+            None => Ok(()),
+            Some(extra) => Err(TaskFailure::new(TaskFailureKind::Nondeterminism(
+                Nondeterminism {
+                    event_id: at.map(|e| e.event_id).unwrap_or_default(),
+                    history: "no further command in that workflow task".to_string(),
+                    code: state.describe(*extra),
+                    location: state.location(*extra),
+                },
+            ))),
+        }
+    }
+
+    /// Applies an event that resolves something the code waits on.
+    fn apply_event(&mut self, event: &HistoryEvent) -> Result<(), TaskFailure> {
+        use Attributes as A;
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        let activity_event = match &event.attributes {
+            Some(A::ActivityTaskStartedEventAttributes(a)) => Some(a.scheduled_event_id),
+            Some(A::ActivityTaskCompletedEventAttributes(a)) => Some(a.scheduled_event_id),
+            Some(A::ActivityTaskFailedEventAttributes(a)) => Some(a.scheduled_event_id),
+            Some(A::ActivityTaskTimedOutEventAttributes(a)) => Some(a.scheduled_event_id),
+            Some(A::ActivityTaskCanceledEventAttributes(a)) => Some(a.scheduled_event_id),
+            _ => None,
+        };
+        if let Some(scheduled) = activity_event {
+            let index = state
+                .activity_by_scheduled_event
+                .get(&scheduled)
+                .copied()
+                .ok_or_else(|| {
+                    TaskFailure::bad_history(format!(
+                        "event {} refers to activity scheduled at event {scheduled}, which the run does not know",
+                        event.event_id
+                    ))
+                })?;
+            state.activities[index].on_event(event);
+            return Ok(());
+        }
+        match &event.attributes {
+            Some(A::TimerFiredEventAttributes(a)) => {
+                let index = state.timer_by_id.get(&a.timer_id).copied().ok_or_else(|| {
+                    TaskFailure::bad_history(format!(
+                        "event {} fires timer {:?}, which the run does not know",
+                        event.event_id, a.timer_id
+                    ))
+                })?;
+                state.timers[index].on_fired();
+                Ok(())
+            }
+            Some(
+                A::WorkflowTaskScheduledEventAttributes(_)
+                | A::WorkflowTaskFailedEventAttributes(_)
+                | A::WorkflowTaskTimedOutEventAttributes(_)
+                | A::WorkflowTaskCompletedEventAttributes(_)
+                | A::WorkflowExecutionTerminatedEventAttributes(_)
+                | A::WorkflowExecutionTimedOutEventAttributes(_),
+            ) => Ok(()),
+            Some(A::WorkflowExecutionSignaledEventAttributes(a)) => {
+                tracing::warn!(
+                    workflow_id = %state.info.workflow_id,
+                    event_id = event.event_id,
+                    signal = %a.signal_name,
+                    "signal dropped: this version of Chronicle does not deliver signals yet"
+                );
+                Ok(())
+            }
+            Some(A::WorkflowExecutionCancelRequestedEventAttributes(_)) => {
+                tracing::warn!(
+                    workflow_id = %state.info.workflow_id,
+                    event_id = event.event_id,
+                    "cancellation requested: not delivered to workflow code by this version"
+                );
+                Ok(())
+            }
+            _ if event.worker_may_ignore => Ok(()),
+            _ => Err(TaskFailure::new(TaskFailureKind::Unsupported(format!(
+                "event {} ({})",
+                event.event_id,
+                event_type_name(event)
+            )))),
+        }
+    }
+}
+
+fn nondeterminism(
+    event: &HistoryEvent,
+    code: String,
+    location: Option<&'static std::panic::Location<'static>>,
+) -> TaskFailure {
+    TaskFailure::new(TaskFailureKind::Nondeterminism(Nondeterminism {
+        event_id: event.event_id,
+        history: describe_event(event),
+        code,
+        location,
+    }))
+}
+
+fn check_sdk_flags(task_completed: &HistoryEvent) -> Result<(), TaskFailure> {
+    let Some(Attributes::WorkflowTaskCompletedEventAttributes(a)) = &task_completed.attributes
+    else {
+        return Ok(());
+    };
+    let Some(metadata) = &a.sdk_metadata else {
+        return Ok(());
+    };
+    match metadata
+        .core_used_flags
+        .iter()
+        .find(|f| !KNOWN_CORE_FLAGS.contains(f))
+    {
+        None => Ok(()),
+        Some(flag) => Err(TaskFailure::new(TaskFailureKind::Unsupported(format!(
+            "event {} records SDK flag {flag}, unknown to this version of Chronicle",
+            task_completed.event_id
+        )))),
+    }
+}
+
+/// Events the server writes for commands (right after the `WorkflowTaskCompleted` that carried
+/// them).
+pub(crate) fn is_command_event(event: &HistoryEvent) -> bool {
+    use EventType as E;
+    matches!(
+        EventType::try_from(event.event_type),
+        Ok(E::ActivityTaskScheduled
+            | E::ActivityTaskCancelRequested
+            | E::TimerStarted
+            | E::TimerCanceled
+            | E::WorkflowExecutionCompleted
+            | E::WorkflowExecutionFailed
+            | E::WorkflowExecutionCanceled
+            | E::WorkflowExecutionContinuedAsNew
+            | E::MarkerRecorded
+            | E::StartChildWorkflowExecutionInitiated
+            | E::RequestCancelExternalWorkflowExecutionInitiated
+            | E::SignalExternalWorkflowExecutionInitiated
+            | E::UpsertWorkflowSearchAttributes
+            | E::WorkflowPropertiesModified
+            | E::NexusOperationScheduled
+            | E::NexusOperationCancelRequested)
+    )
+}
+
+fn event_time(event: &HistoryEvent) -> SystemTime {
+    event
+        .event_time
+        .as_ref()
+        .map(crate::proto::system_time)
+        .unwrap_or(UNIX_EPOCH)
+}

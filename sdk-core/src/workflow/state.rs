@@ -1,0 +1,242 @@
+//! The state one run shares between its workflow code and its coordinator.
+//!
+//! Workflow code reaches it through [`RunHandle`] (issuing commands, awaiting their results);
+//! the coordinator in `run.rs` feeds it history events. Both sides hold it only between polls,
+//! never across an `.await`, so a `RefCell` is all the synchronisation it needs.
+
+use super::definition::WorkflowInfo;
+use super::machines::activity::{ActivityMachine, ActivityOptions};
+use super::machines::completion::CompletionMachine;
+use super::machines::timer::TimerMachine;
+use crate::failure::Failure;
+use crate::payload::Payload;
+use crate::proto::command::Command;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+/// A command issued by the code and not yet matched with a history event (or sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outgoing {
+    ScheduleActivity(usize),
+    RequestCancelActivity(usize),
+    StartTimer(usize),
+    CancelTimer(usize),
+    Complete,
+}
+
+pub(crate) struct RunState {
+    pub info: Rc<WorkflowInfo>,
+    pub now: SystemTime,
+    pub replaying: bool,
+    pub default_activity_options: ActivityOptions,
+    pub activities: Vec<ActivityMachine>,
+    pub timers: Vec<TimerMachine>,
+    pub completion: Option<CompletionMachine>,
+    /// Commands in the order the code issued them.
+    pub outbox: VecDeque<Outgoing>,
+    pub activity_by_scheduled_event: HashMap<i64, usize>,
+    pub timer_by_id: HashMap<String, usize>,
+}
+
+impl RunState {
+    pub fn command(&self, out: Outgoing) -> Command {
+        match out {
+            Outgoing::ScheduleActivity(i) => self.activities[i].schedule_command(),
+            Outgoing::RequestCancelActivity(i) => self.activities[i].cancel_command(),
+            Outgoing::StartTimer(i) => self.timers[i].start_command(),
+            Outgoing::CancelTimer(i) => self.timers[i].cancel_command(),
+            Outgoing::Complete => self
+                .completion
+                .as_ref()
+                .map(CompletionMachine::command)
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn describe(&self, out: Outgoing) -> String {
+        match out {
+            Outgoing::ScheduleActivity(i) => self.activities[i].describe_schedule(),
+            Outgoing::RequestCancelActivity(i) => self.activities[i].describe_cancel(),
+            Outgoing::StartTimer(i) => self.timers[i].describe_start(),
+            Outgoing::CancelTimer(i) => self.timers[i].describe_cancel(),
+            Outgoing::Complete => self
+                .completion
+                .as_ref()
+                .map(CompletionMachine::describe)
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn location(&self, out: Outgoing) -> Option<&'static Location<'static>> {
+        match out {
+            Outgoing::ScheduleActivity(i) | Outgoing::RequestCancelActivity(i) => {
+                Some(self.activities[i].location)
+            }
+            Outgoing::StartTimer(i) | Outgoing::CancelTimer(i) => Some(self.timers[i].location),
+            Outgoing::Complete => None,
+        }
+    }
+}
+
+/// An activity to schedule: type name, encoded arguments and options.
+#[derive(Debug, Clone)]
+pub struct ActivityRequest {
+    /// The activity type name.
+    pub activity_type: String,
+    /// One payload per argument.
+    pub input: Vec<Payload>,
+    /// Timeouts, retries, routing; unset timeouts take the worker's defaults.
+    pub options: ActivityOptions,
+}
+
+/// Workflow code's handle on its run: issues commands and reads workflow time.
+///
+/// Cheap to clone; valid only inside the run's own workflow code.
+#[derive(Clone)]
+pub struct RunHandle(pub(crate) Rc<RefCell<RunState>>);
+
+impl RunHandle {
+    /// Facts about the run.
+    pub fn info(&self) -> Rc<WorkflowInfo> {
+        self.0.borrow().info.clone()
+    }
+
+    /// Workflow time: the start time of the current workflow task, the same on every replay.
+    pub fn now(&self) -> SystemTime {
+        self.0.borrow().now
+    }
+
+    /// Whether the code is re-running history (useful to silence logs).
+    pub fn is_replaying(&self) -> bool {
+        self.0.borrow().replaying
+    }
+
+    /// Schedules an activity; the command goes out with this workflow task.
+    #[track_caller]
+    pub fn schedule_activity(&self, request: ActivityRequest) -> ActivityHandle {
+        self.schedule_activity_at(request, Location::caller())
+    }
+
+    /// Like [`schedule_activity`](Self::schedule_activity), naming the workflow code location
+    /// that issued it (reported in nondeterminism errors).
+    pub fn schedule_activity_at(
+        &self,
+        request: ActivityRequest,
+        location: &'static Location<'static>,
+    ) -> ActivityHandle {
+        let mut state = self.0.borrow_mut();
+        let mut options = request.options;
+        if options.start_to_close.is_none() && options.schedule_to_close.is_none() {
+            options.start_to_close = state.default_activity_options.start_to_close;
+        }
+        let index = state.activities.len();
+        let machine = ActivityMachine::new(
+            index as u32 + 1,
+            request.activity_type,
+            request.input,
+            options,
+            &state.info.task_queue,
+            location,
+        );
+        state.activities.push(machine);
+        state.outbox.push_back(Outgoing::ScheduleActivity(index));
+        ActivityHandle {
+            run: self.clone(),
+            index,
+        }
+    }
+
+    /// Starts a durable timer.
+    #[track_caller]
+    pub fn start_timer(&self, duration: Duration) -> TimerHandle {
+        let location = Location::caller();
+        let mut state = self.0.borrow_mut();
+        let index = state.timers.len();
+        let machine = TimerMachine::new(index as u32 + 1, duration, location);
+        state.timer_by_id.insert(machine.timer_id.clone(), index);
+        state.timers.push(machine);
+        state.outbox.push_back(Outgoing::StartTimer(index));
+        TimerHandle {
+            run: self.clone(),
+            index,
+        }
+    }
+}
+
+/// An activity's eventual result; dropping it does not cancel the activity.
+pub struct ActivityHandle {
+    run: RunHandle,
+    index: usize,
+}
+
+impl ActivityHandle {
+    /// Cancels the activity with its options' cancellation type.
+    pub fn cancel(&self) {
+        let mut state = self.run.0.borrow_mut();
+        let index = self.index;
+        let was_unsent = state.outbox.contains(&Outgoing::ScheduleActivity(index));
+        if state.activities[index].cancel() {
+            state.outbox.push_back(Outgoing::RequestCancelActivity(index));
+        } else if was_unsent {
+            state.outbox.retain(|o| *o != Outgoing::ScheduleActivity(index));
+        }
+    }
+}
+
+impl Future for ActivityHandle {
+    type Output = Result<Vec<Payload>, Failure>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.run.0.borrow_mut();
+        let machine = &mut state.activities[self.index];
+        match machine.result.take() {
+            Some(result) => Poll::Ready(result),
+            None => {
+                machine.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// A durable timer; resolves to `true` when it fires, `false` when canceled.
+pub struct TimerHandle {
+    run: RunHandle,
+    index: usize,
+}
+
+impl TimerHandle {
+    /// Cancels the timer; the future then resolves to `false`.
+    pub fn cancel(&self) {
+        let mut state = self.run.0.borrow_mut();
+        let index = self.index;
+        let was_unsent = state.outbox.contains(&Outgoing::StartTimer(index));
+        if state.timers[index].cancel() {
+            state.outbox.push_back(Outgoing::CancelTimer(index));
+        } else if was_unsent {
+            state.outbox.retain(|o| *o != Outgoing::StartTimer(index));
+        }
+    }
+}
+
+impl Future for TimerHandle {
+    type Output = bool;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        let mut state = self.run.0.borrow_mut();
+        let machine = &mut state.timers[self.index];
+        match machine.outcome {
+            Some(fired) => Poll::Ready(fired),
+            None => {
+                machine.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}

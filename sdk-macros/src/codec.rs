@@ -1,0 +1,163 @@
+//! The input plumbing shared by activities and workflows: the `Input` type, one payload per
+//! argument (`encode_input` / `decode_input`), and unpacking the input into call arguments.
+//!
+//! Zero arguments make `()`, one argument `A` itself, several the tuple `(A, B, ..)`.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::Type;
+
+/// The `Input` associated type.
+pub(crate) fn input_type(args: &[Type]) -> TokenStream {
+    match args {
+        [single] => quote!(#single),
+        _ => quote!((#(#args,)*)),
+    }
+}
+
+/// Names for the unpacked arguments: `__arg0`, `__arg1`, ...
+pub(crate) fn arg_names(args: &[Type]) -> Vec<Ident> {
+    (0..args.len()).map(|i| format_ident!("__arg{}", i)).collect()
+}
+
+/// A pattern binding `names` from a value of the `Input` type.
+pub(crate) fn input_pattern(names: &[Ident]) -> TokenStream {
+    match names {
+        [single] => quote!(#single),
+        _ => quote!((#(#names,)*)),
+    }
+}
+
+/// `fn encode_input(input: &Self::Input) -> Result<Vec<Payload>, PayloadError>`.
+pub(crate) fn encode_input(args: &[Type]) -> TokenStream {
+    let body = if args.is_empty() {
+        quote! {
+            let _ = input;
+            ::chronicle::__private::Ok(::chronicle::__private::Vec::new())
+        }
+    } else {
+        let names = arg_names(args);
+        let pattern = input_pattern(&names);
+        let count = args.len();
+        // Spanned at the argument's type, so that "`T: Serialize` is not satisfied" points there.
+        let pushes = args.iter().zip(&names).map(|(ty, name)| {
+            let encode = quote_spanned!(ty.span()=> ::chronicle::__private::payload::encode(#name));
+            quote!(__payloads.push(#encode?);)
+        });
+        quote! {
+            let #pattern = input;
+            let mut __payloads = ::chronicle::__private::Vec::with_capacity(#count);
+            #(#pushes)*
+            ::chronicle::__private::Ok(__payloads)
+        }
+    };
+    quote! {
+        fn encode_input(
+            input: &Self::Input,
+        ) -> ::chronicle::__private::Result<
+            ::chronicle::__private::Vec<::chronicle::__private::Payload>,
+            ::chronicle::__private::PayloadError,
+        > {
+            #body
+        }
+    }
+}
+
+/// `fn decode_input(payloads: Vec<Payload>) -> Result<Self::Input, PayloadError>`, which checks
+/// the argument count and names `Self::NAME` in its errors.
+pub(crate) fn decode_input(args: &[Type]) -> TokenStream {
+    let count = args.len();
+    let reader = quote! {
+        ::chronicle::__private::ArgReader::new(Self::NAME, payloads, #count)?
+    };
+    let body = if args.is_empty() {
+        quote! {
+            let _ = #reader;
+            ::chronicle::__private::Ok(())
+        }
+    } else {
+        // Spanned at the argument's type, so that "`T: Deserialize` is not satisfied" points there.
+        let reads: Vec<TokenStream> = args
+            .iter()
+            .map(|ty| {
+                let next = quote_spanned!(ty.span()=> __reader.next::<#ty>());
+                quote!(#next?)
+            })
+            .collect();
+        let value = match reads.as_slice() {
+            [single] => quote!(#single),
+            _ => quote!((#(#reads,)*)),
+        };
+        quote! {
+            let mut __reader = #reader;
+            ::chronicle::__private::Ok(#value)
+        }
+    };
+    quote! {
+        fn decode_input(
+            payloads: ::chronicle::__private::Vec<::chronicle::__private::Payload>,
+        ) -> ::chronicle::__private::Result<Self::Input, ::chronicle::__private::PayloadError> {
+            #body
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    fn types(n: usize) -> Vec<Type> {
+        let all: [Type; 3] = [parse_quote!(String), parse_quote!(u32), parse_quote!(Vec<u8>)];
+        all[..n].to_vec()
+    }
+
+    fn text(tokens: TokenStream) -> String {
+        tokens.to_string()
+    }
+
+    #[test]
+    fn arity_rules() {
+        assert_eq!(text(input_type(&types(0))), "()");
+        assert_eq!(text(input_type(&types(1))), "String");
+        assert_eq!(text(input_type(&types(2))), "(String , u32 ,)");
+        assert_eq!(text(input_pattern(&arg_names(&types(0)))), "()");
+        assert_eq!(text(input_pattern(&arg_names(&types(1)))), "__arg0");
+        assert_eq!(
+            text(input_pattern(&arg_names(&types(3)))),
+            "(__arg0 , __arg1 , __arg2 ,)"
+        );
+    }
+
+    #[test]
+    fn encode_pushes_one_payload_per_argument() {
+        let out = text(encode_input(&types(3)));
+        assert_eq!(out.matches("__payloads . push").count(), 3, "{out}");
+        assert!(out.contains("with_capacity (3usize)"), "{out}");
+        let out = text(encode_input(&types(0)));
+        assert!(out.contains("Vec :: new ()"), "{out}");
+    }
+
+    #[test]
+    fn decode_checks_the_count_and_reads_each_type() {
+        let out = text(decode_input(&types(2)));
+        assert!(out.contains("ArgReader :: new (Self :: NAME , payloads , 2usize)"), "{out}");
+        assert!(out.contains("__reader . next :: < String > ()"), "{out}");
+        assert!(out.contains("__reader . next :: < u32 > ()"), "{out}");
+        let out = text(decode_input(&types(0)));
+        assert!(out.contains("payloads , 0usize"), "{out}");
+        assert!(out.contains("Ok (())"), "{out}");
+    }
+
+    #[test]
+    fn only_reaches_the_runtime_through_private() {
+        for n in 0..3 {
+            for out in [text(encode_input(&types(n))), text(decode_input(&types(n)))] {
+                for (i, _) in out.match_indices(":: chronicle ::") {
+                    assert!(out[i..].starts_with(":: chronicle :: __private"), "{out}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Attribute macros for Chronicle: `#[activity]`, `#[workflow]` and `#[run]`.
+//!
+//! Use them through the `chronicle` crate (`use chronicle::prelude::*;`), never directly: the
+//! generated code refers to `::chronicle`.
+//!
+//! Each macro parses its input, validates it while collecting every error, then expands it.
+//! Errors are reported at the offending tokens, and the item is still emitted next to them so
+//! that the rest of the crate keeps resolving.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use proc_macro::TokenStream;
+
+mod activity;
+mod attr;
+mod codec;
+mod diag;
+mod signature;
+mod workflow;
+
+/// Defines an activity from an `async fn`.
+///
+/// ```ignore
+/// #[activity]
+/// async fn compose_greeting(ctx: ActivityContext, name: String) -> Result<String, ActivityError> {
+///     Ok(format!("Hello, {name}!"))
+/// }
+/// ```
+///
+/// The function becomes a unit struct of the same name that implements `ActivityDefinition`,
+/// so it can be passed by name: `ctx.activity(compose_greeting, name).await` in a workflow, or
+/// registered on a worker. The body stays callable as `compose_greeting::call(ctx, name)`, for
+/// example from unit tests.
+///
+/// - The first parameter is the `ActivityContext`, and may be left out.
+/// - The other parameters are the activity's arguments: owned, serde types, each sent as one
+///   payload. One argument is the activity's input as is; several make a tuple; none make `()`.
+/// - The return type is `Result<T, ActivityError>`.
+///
+/// `#[activity(name = "wire_name")]` sets the activity type name on the wire, which defaults to
+/// the function's name.
+///
+/// A declaration without a body (`async fn py_greet(name: String) -> Result<String,
+/// ActivityError>;`) declares an activity that another worker implements, perhaps in another
+/// language: workflows can call it, but it cannot be registered on a Rust worker.
+#[proc_macro_attribute]
+pub fn activity(args: TokenStream, item: TokenStream) -> TokenStream {
+    activity::expand(args.into(), item.into()).into()
+}
+
+/// Defines a workflow from the inherent impl block of its type.
+///
+/// ```ignore
+/// #[derive(Default)]
+/// pub struct HelloWorkflow;
+///
+/// #[workflow]
+/// impl HelloWorkflow {
+///     #[run]
+///     pub async fn run(ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
+///         Ok(ctx.activity(compose_greeting, name).await?)
+///     }
+/// }
+/// ```
+///
+/// The block must hold exactly one `#[run] async fn`: its first parameter is
+/// `ctx: WorkflowContext<Self>`, the others are the workflow's arguments (same rules as for
+/// activities), and it returns `WorkflowResult<T>`. The type is the workflow's state, created
+/// with `Default` when a run starts, and implements `WorkflowDefinition`, so a client starts it
+/// with `client.start(HelloWorkflow::run, input, workflow_id, task_queue)`.
+///
+/// `#[workflow(name = "WireName")]` sets the workflow type name on the wire, which defaults to
+/// the type's name.
+#[proc_macro_attribute]
+pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
+    workflow::expand(args.into(), item.into()).into()
+}
+
+/// Marks the run function of a `#[workflow]` impl block.
+///
+/// It only has meaning inside `#[workflow]`, which reads and removes it; on its own it leaves
+/// the item unchanged.
+#[proc_macro_attribute]
+pub fn run(args: TokenStream, item: TokenStream) -> TokenStream {
+    workflow::expand_run(args.into(), item.into()).into()
+}

@@ -1,0 +1,465 @@
+//! `#[workflow]`: implements `WorkflowDefinition` for the type of an inherent impl block, from
+//! the method marked `#[run]`.
+//!
+//! Parse (`ItemImpl`) → collect the marked methods ([`take_markers`]) → validate ([`Workflow`])
+//! → expand ([`generate`]). `#[signal]` and `#[query]` will be further [`Marker`]s.
+
+use crate::attr::{self, MacroKind};
+use crate::codec;
+use crate::diag::{Errors, Failure};
+use crate::signature::{self, FnRules, Params};
+use proc_macro2::{Ident, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::{Attribute, ImplItem, ItemImpl, LitStr, Meta, Token, Type, Visibility};
+
+const KIND: MacroKind = MacroKind {
+    attr: "workflow",
+    defines: "workflow",
+    example: "WireName",
+};
+
+const RUN_NEEDS_CONTEXT: &str = "#[run] takes `ctx: WorkflowContext<Self>` as its first \
+    parameter: workflow state is reached through the context, never borrowed across `.await`";
+
+const RUN_RULES: FnRules = FnRules {
+    attr: "#[run]",
+    why_async: "a workflow's run function is asynchronous (it awaits activities and timers)",
+    owner: "workflow",
+    context: "WorkflowContext",
+    context_required: Some(RUN_NEEDS_CONTEXT),
+    no_receiver: RUN_NEEDS_CONTEXT,
+    returns: "WorkflowResult<T>",
+};
+
+const NEEDS_ONE_RUN: &str = "a #[workflow] impl block needs exactly one `#[run] async fn`";
+
+/// Expands `#[workflow(args)] impl T { .. }`; never panics, errors become `compile_error!`s.
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    match analyze(args, item) {
+        Ok(workflow) => generate(&workflow),
+        Err(failure) => failure.into_tokens(),
+    }
+}
+
+/// `#[run]` on its own: it only marks a method for `#[workflow]`, which removes it.
+pub(crate) fn expand_run(args: TokenStream, item: TokenStream) -> TokenStream {
+    if args.is_empty() {
+        return item;
+    }
+    let error = syn::Error::new_spanned(args, "#[run] takes no arguments");
+    Failure::new(error, item).into_tokens()
+}
+
+/// An attribute marking a method of a `#[workflow]` impl block.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Marker {
+    /// `#[run]`: the workflow's entry point.
+    Run,
+}
+
+impl Marker {
+    /// The marker `attr` is, if any: `#[run]`, `#[chronicle::run]` or `#[::chronicle::run]`.
+    fn of(attr: &Attribute) -> Option<Self> {
+        let path = attr.path();
+        let segments: Vec<&Ident> = path.segments.iter().map(|s| &s.ident).collect();
+        let last = match segments.as_slice() {
+            [last] if path.leading_colon.is_none() => last,
+            [krate, last] if *krate == "chronicle" => last,
+            _ => return None,
+        };
+        match last.to_string().as_str() {
+            "run" => Some(Self::Run),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Run => "run",
+        }
+    }
+}
+
+/// A method carrying a marker.
+struct Marked {
+    marker: Marker,
+    /// The marker attribute, for error spans.
+    attr: Attribute,
+    /// The method's position in `ItemImpl::items`.
+    index: usize,
+}
+
+/// Removes the marker attributes from the impl block's items and returns where they were.
+fn take_markers(item: &mut ItemImpl, errors: &mut Errors) -> Vec<Marked> {
+    let mut marked: Vec<Marked> = Vec::new();
+    for (index, impl_item) in item.items.iter_mut().enumerate() {
+        let is_fn = matches!(impl_item, ImplItem::Fn(_));
+        let Some(attrs) = attrs_mut(impl_item) else {
+            continue;
+        };
+        let mut kept = Vec::with_capacity(attrs.len());
+        for attr in attrs.drain(..) {
+            let Some(marker) = Marker::of(&attr) else {
+                kept.push(attr);
+                continue;
+            };
+            let name = marker.name();
+            if !matches!(attr.meta, Meta::Path(_)) {
+                errors.spanned(&attr.meta, format!("#[{name}] takes no arguments"));
+            }
+            if !is_fn {
+                errors.spanned(
+                    &attr,
+                    format!(
+                        "#[{name}] goes on a function of the impl block, as in `#[run] async fn \
+                         run(ctx: WorkflowContext<Self>, ..) -> WorkflowResult<T>`"
+                    ),
+                );
+            } else if marked
+                .iter()
+                .any(|m| m.index == index && m.marker == marker)
+            {
+                errors.spanned(&attr, format!("duplicate #[{name}] on the same function"));
+            } else {
+                marked.push(Marked {
+                    marker,
+                    attr,
+                    index,
+                });
+            }
+        }
+        *attrs = kept;
+    }
+    marked
+}
+
+fn attrs_mut(item: &mut ImplItem) -> Option<&mut Vec<Attribute>> {
+    match item {
+        ImplItem::Const(item) => Some(&mut item.attrs),
+        ImplItem::Fn(item) => Some(&mut item.attrs),
+        ImplItem::Type(item) => Some(&mut item.attrs),
+        ImplItem::Macro(item) => Some(&mut item.attrs),
+        _ => None,
+    }
+}
+
+/// A validated workflow.
+struct Workflow {
+    /// The impl block, markers removed.
+    item: ItemImpl,
+    /// The wire name: `name = "..."`, or the last segment of the self type.
+    name: LitStr,
+    /// The `#[run]` function's name.
+    run: Ident,
+    params: Params,
+}
+
+fn analyze(args: TokenStream, tokens: TokenStream) -> Result<Workflow, Failure> {
+    let mut errors = Errors::new();
+    let args = attr::parse(args, KIND, &mut errors);
+    let mut item = match parse_impl(tokens.clone()) {
+        Ok(item) => item,
+        Err(error) => {
+            errors.push(error);
+            return Err(failure(errors, tokens));
+        }
+    };
+
+    if let Some((_, path, _)) = &item.trait_ {
+        errors.spanned(
+            path,
+            "#[workflow] goes on the workflow type's inherent impl block (`impl MyWorkflow { .. \
+             }`), not on a trait impl: it implements the workflow trait itself, from that \
+             block's `#[run] async fn`",
+        );
+    }
+    let generic_message = "#[workflow] impl blocks cannot be generic: a worker registers the \
+                           workflow type by name, so it must be one concrete type";
+    if !item.generics.params.is_empty() {
+        errors.spanned(&item.generics, generic_message);
+    } else if let Some(where_clause) = &item.generics.where_clause {
+        errors.spanned(where_clause, generic_message);
+    }
+
+    let name = args.name.or_else(|| match type_name(&item.self_ty) {
+        Some(ident) => Some(LitStr::new(&ident.unraw().to_string(), ident.span())),
+        None => {
+            errors.spanned(
+                &item.self_ty,
+                "#[workflow] needs a named type, as in `impl MyWorkflow { .. }`, to take the \
+                 workflow's name from; or give it with `#[workflow(name = \"...\")]`",
+            );
+            None
+        }
+    });
+
+    let marked = take_markers(&mut item, &mut errors);
+    let mut runs = marked.iter().filter(|m| m.marker == Marker::Run);
+    let run = match runs.next() {
+        None => {
+            errors.spanned(
+                &item.self_ty,
+                format!(
+                    "{NEEDS_ONE_RUN}: mark the function that runs the workflow, as in `#[run] \
+                     async fn run(ctx: WorkflowContext<Self>, ..) -> WorkflowResult<T>`"
+                ),
+            );
+            None
+        }
+        Some(first) => match item.items.get(first.index) {
+            Some(ImplItem::Fn(function)) => {
+                for extra in runs {
+                    errors.spanned(
+                        &extra.attr,
+                        format!(
+                            "{NEEDS_ONE_RUN}, but `{}` is already marked #[run]",
+                            function.sig.ident
+                        ),
+                    );
+                }
+                signature::check(&function.sig, &RUN_RULES, &mut errors)
+                    .map(|params| (function.sig.ident.clone(), params))
+            }
+            _ => None,
+        },
+    };
+
+    match (errors.len(), name, run) {
+        (0, Some(name), Some((run, params))) => Ok(Workflow {
+            item,
+            name,
+            run,
+            params,
+        }),
+        _ => Err(failure(errors, item)),
+    }
+}
+
+fn failure(errors: Errors, fallback: impl quote::ToTokens) -> Failure {
+    let error = errors.finish().err().unwrap_or_else(|| {
+        syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "internal error in #[workflow]: a check failed without a message; please report this",
+        )
+    });
+    Failure::new(error, fallback)
+}
+
+/// Parses an impl block; anything else gets an error at its first token saying where
+/// `#[workflow]` belongs.
+fn parse_impl(tokens: TokenStream) -> syn::Result<ItemImpl> {
+    let parser = |input: syn::parse::ParseStream| {
+        let fork = input.fork();
+        fork.call(Attribute::parse_outer)?;
+        fork.parse::<Visibility>()?;
+        let starts_impl = fork.peek(Token![impl])
+            || fork.peek(Token![unsafe]) && fork.peek2(Token![impl])
+            || fork.peek(Token![default]) && fork.peek2(Token![impl]);
+        if starts_impl {
+            return input.parse::<ItemImpl>();
+        }
+        let is_type = fork.peek(Token![struct]) || fork.peek(Token![enum]) || fork.peek(Token![union]);
+        let message = if is_type {
+            "#[workflow] goes on the type's `impl` block that holds its `#[run] async fn`, not on \
+             the type definition: write `#[workflow] impl MyWorkflow { #[run] async fn run(..) }`"
+        } else {
+            "#[workflow] goes on an `impl` block, as in `#[workflow] impl MyWorkflow { #[run] \
+             async fn run(ctx: WorkflowContext<Self>, ..) -> WorkflowResult<T> { .. } }`"
+        };
+        Err(fork.error(message))
+    };
+    syn::parse::Parser::parse2(parser, tokens)
+}
+
+/// The last path segment of the self type, as in `HelloWorkflow` for `crate::HelloWorkflow`.
+fn type_name(ty: &Type) -> Option<&Ident> {
+    match ty {
+        Type::Group(group) => type_name(&group.elem),
+        Type::Paren(paren) => type_name(&paren.elem),
+        Type::Path(path) if path.qself.is_none() => path.path.segments.last().map(|s| &s.ident),
+        _ => None,
+    }
+}
+
+fn generate(workflow: &Workflow) -> TokenStream {
+    let Workflow {
+        item,
+        name,
+        run,
+        params,
+    } = workflow;
+    let self_ty = &item.self_ty;
+    let cfgs = item.attrs.iter().filter(|attr| attr.path().is_ident("cfg"));
+    let input_type = codec::input_type(&params.args);
+    let ret = &params.ret;
+    let encode_input = codec::encode_input(&params.args);
+    let decode_input = codec::decode_input(&params.args);
+    let names = codec::arg_names(&params.args);
+    let pattern = codec::input_pattern(&names);
+    // Spanned at the run function's name, so that type errors in the call point there.
+    let call = quote_spanned! {run.span()=>
+        ::chronicle::__private::Box::pin(<#self_ty>::#run(ctx, #(#names),*))
+    };
+
+    quote! {
+        #item
+
+        #(#cfgs)*
+        const _: () = {
+            impl ::chronicle::__private::WorkflowDefinition for #self_ty {
+                type Input = #input_type;
+                type Output = <#ret as ::chronicle::__private::WorkflowReturn>::Output;
+                const NAME: &'static str = #name;
+
+                #encode_input
+
+                #decode_input
+
+                fn run(
+                    ctx: ::chronicle::__private::WorkflowContext<Self>,
+                    input: Self::Input,
+                ) -> ::chronicle::__private::LocalBoxFuture<
+                    'static,
+                    ::chronicle::__private::Result<Self::Output, ::chronicle::__private::WorkflowError>,
+                > {
+                    let #pattern = input;
+                    #call
+                }
+            }
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(args: TokenStream, item: TokenStream) -> String {
+        match analyze(args, item) {
+            Ok(workflow) => generate(&workflow).to_string(),
+            Err(failure) => panic!("unexpected error: {}", failure.error),
+        }
+    }
+
+    fn errors(args: TokenStream, item: TokenStream) -> Vec<String> {
+        match analyze(args, item) {
+            Ok(_) => panic!("expected errors"),
+            Err(failure) => failure.error.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn expands_and_strips_the_marker() {
+        let out = ok(
+            quote!(),
+            quote! {
+                impl HelloWorkflow {
+                    /// Runs.
+                    #[run]
+                    pub async fn start(ctx: WorkflowContext<Self>, name: String)
+                        -> WorkflowResult<String> { Ok(name) }
+                    fn helper(&self) {}
+                }
+            },
+        );
+        assert!(
+            out.starts_with(
+                "impl HelloWorkflow { # [doc = r\" Runs.\"] pub async fn start (ctx : \
+                 WorkflowContext < Self > , name : String)"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("# [run]"), "{out}");
+        assert!(out.contains("fn helper (& self) { }"));
+        assert!(out.contains("WorkflowDefinition for HelloWorkflow"));
+        assert!(out.contains("type Input = String ;"));
+        assert!(out.contains("const NAME : & 'static str = \"HelloWorkflow\" ;"));
+        assert!(out.contains("Box :: pin (< HelloWorkflow > :: start (ctx , __arg0))"), "{out}");
+    }
+
+    #[test]
+    fn name_and_qualified_marker() {
+        let out = ok(
+            quote!(name = "Wire"),
+            quote! {
+                #[cfg(feature = "x")]
+                impl crate::flows::Flow {
+                    #[chronicle::run]
+                    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> { Ok(()) }
+                }
+            },
+        );
+        assert!(out.contains("\"Wire\""));
+        assert!(out.contains("type Input = () ;"));
+        assert!(!out.contains("chronicle :: run"), "{out}");
+        assert_eq!(out.matches("# [cfg (feature = \"x\")]").count(), 2);
+        let out = ok(
+            quote!(),
+            quote!(impl a::Flow { #[run] async fn run(ctx: WorkflowContext<Self>) -> R { x } }),
+        );
+        assert!(out.contains("\"Flow\""));
+    }
+
+    #[test]
+    fn missing_and_extra_runs() {
+        let messages = errors(quote!(), quote!(impl W { async fn run() {} }));
+        assert_eq!(messages.len(), 1);
+        assert!(messages[0].starts_with(NEEDS_ONE_RUN));
+        let messages = errors(
+            quote!(),
+            quote! {
+                impl W {
+                    #[run] async fn a(ctx: WorkflowContext<Self>) -> R { x }
+                    #[run] async fn b(ctx: WorkflowContext<Self>) -> R { x }
+                    #[run] #[run] const C: u8 = 0;
+                }
+            },
+        );
+        assert_eq!(messages.len(), 3, "{messages:#?}");
+        assert!(messages[0].starts_with("#[run] goes on a function"));
+        assert!(messages[2].ends_with("but `a` is already marked #[run]"));
+    }
+
+    #[test]
+    fn block_and_run_errors_are_combined() {
+        let messages = errors(
+            quote!(name = 1),
+            quote! {
+                impl<T> Trait for W<T> {
+                    #[run(x)] fn run(&self) -> R { x }
+                }
+            },
+        );
+        assert_eq!(messages.len(), 6, "{messages:#?}");
+        assert!(messages[0].starts_with("`name` must be a string literal"));
+        assert!(messages[1].contains("not on a trait impl"));
+        assert!(messages[2].contains("cannot be generic"));
+        assert_eq!(messages[3], "#[run] takes no arguments");
+        assert!(messages[4].starts_with("#[run] requires an `async fn`"));
+        assert_eq!(messages[5], RUN_NEEDS_CONTEXT);
+    }
+
+    #[test]
+    fn not_an_impl_block() {
+        let messages = errors(quote!(), quote!(#[derive(Default)] pub struct W;));
+        assert!(messages[0].contains("not on the type definition"), "{messages:?}");
+        let messages = errors(quote!(), quote!(fn f() {}));
+        assert!(messages[0].starts_with("#[workflow] goes on an `impl` block"));
+    }
+
+    #[test]
+    fn errors_keep_the_item_without_markers() {
+        let out = expand(quote!(), quote!(impl W { #[run] fn run() {} })).to_string();
+        assert!(out.starts_with("impl W { fn run () { } }"), "{out}");
+        assert!(out.contains("compile_error"));
+    }
+
+    #[test]
+    fn run_alone_is_a_no_op() {
+        let item = quote!(async fn run() {});
+        assert_eq!(expand_run(quote!(), item.clone()).to_string(), item.to_string());
+        let out = expand_run(quote!(x), item).to_string();
+        assert!(out.contains("takes no arguments"), "{out}");
+    }
+}

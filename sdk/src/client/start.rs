@@ -1,0 +1,280 @@
+//! Starting a workflow: the [`StartWorkflow`] builder.
+
+use super::handle::WorkflowHandle;
+use super::{proto_duration, request_id, ClientError};
+use chronicle_core::payload::{self, Payload, PayloadError};
+use chronicle_core::proto::common::WorkflowType;
+use chronicle_core::proto::enums::{
+    TaskQueueKind, WorkflowIdConflictPolicy as PbConflict, WorkflowIdReusePolicy as PbReuse,
+};
+use chronicle_core::proto::taskqueue::TaskQueue;
+use chronicle_core::proto::workflowservice::StartWorkflowExecutionRequest;
+use chronicle_core::retry_policy::RetryPolicy;
+use chronicle_core::Connection;
+use futures::future::BoxFuture;
+use std::future::IntoFuture;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+/// Whether a new run may reuse the id of a workflow that has **closed**.
+///
+/// What happens when a run with the id is still **open** is the
+/// [`IdConflictPolicy`]'s business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdReusePolicy {
+    /// Any closed run's id may be reused (the server's default).
+    #[default]
+    AllowDuplicate,
+    /// Only the id of a run that failed, was canceled, terminated or timed out may be reused.
+    AllowDuplicateFailedOnly,
+    /// An id is never reused.
+    RejectDuplicate,
+    /// A running workflow with the id is terminated and a new run started. Deprecated by
+    /// Temporal in favour of [`IdConflictPolicy::TerminateExisting`].
+    TerminateIfRunning,
+}
+
+impl IdReusePolicy {
+    fn to_proto(self) -> PbReuse {
+        match self {
+            IdReusePolicy::AllowDuplicate => PbReuse::AllowDuplicate,
+            IdReusePolicy::AllowDuplicateFailedOnly => PbReuse::AllowDuplicateFailedOnly,
+            IdReusePolicy::RejectDuplicate => PbReuse::RejectDuplicate,
+            #[allow(deprecated)]
+            IdReusePolicy::TerminateIfRunning => PbReuse::TerminateIfRunning,
+        }
+    }
+}
+
+/// What to do when a workflow with the id is still **running**.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdConflictPolicy {
+    /// Fail with [`ClientError::AlreadyStarted`] (the server's default).
+    #[default]
+    Fail,
+    /// Return a handle to the running workflow instead of starting one.
+    UseExisting,
+    /// Terminate the running workflow and start a new run.
+    TerminateExisting,
+}
+
+impl IdConflictPolicy {
+    fn to_proto(self) -> PbConflict {
+        match self {
+            IdConflictPolicy::Fail => PbConflict::Fail,
+            IdConflictPolicy::UseExisting => PbConflict::UseExisting,
+            IdConflictPolicy::TerminateExisting => PbConflict::TerminateExisting,
+        }
+    }
+}
+
+/// A workflow start, ready to be sent: set options, then `.await` it.
+///
+/// Made by [`Client::start`](super::Client::start) (typed) or
+/// [`Client::start_by_name`](super::Client::start_by_name) (by type name); awaiting it sends
+/// `StartWorkflowExecution` and gives a [`WorkflowHandle`] of the new run.
+///
+/// ```no_run
+/// # use chronicle::client::{Client, IdReusePolicy};
+/// # async fn f(client: Client) -> Result<(), chronicle::client::ClientError> {
+/// use std::time::Duration;
+/// let handle = client
+///     .start_by_name("GreetingWorkflow", vec![], "greeting-1", "hello")
+///     .id_reuse_policy(IdReusePolicy::RejectDuplicate)
+///     .execution_timeout(Duration::from_secs(3600))
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a workflow start does nothing until it is awaited"]
+pub struct StartWorkflow<W> {
+    conn: Connection,
+    spec: StartSpec,
+    _workflow: PhantomData<fn() -> W>,
+}
+
+/// Everything a start request is made of, apart from the connection.
+#[derive(Debug)]
+pub(crate) struct StartSpec {
+    pub(crate) workflow_type: String,
+    pub(crate) input: Result<Vec<Payload>, PayloadError>,
+    pub(crate) workflow_id: String,
+    pub(crate) task_queue: String,
+    pub(crate) id_reuse_policy: Option<IdReusePolicy>,
+    pub(crate) id_conflict_policy: Option<IdConflictPolicy>,
+    pub(crate) execution_timeout: Option<Duration>,
+    pub(crate) run_timeout: Option<Duration>,
+    pub(crate) task_timeout: Option<Duration>,
+    pub(crate) start_delay: Option<Duration>,
+    pub(crate) retry_policy: Option<RetryPolicy>,
+}
+
+impl StartSpec {
+    pub(crate) fn new(
+        workflow_type: String,
+        input: Result<Vec<Payload>, PayloadError>,
+        workflow_id: String,
+        task_queue: String,
+    ) -> Self {
+        Self {
+            workflow_type,
+            input,
+            workflow_id,
+            task_queue,
+            id_reuse_policy: None,
+            id_conflict_policy: None,
+            execution_timeout: None,
+            run_timeout: None,
+            task_timeout: None,
+            start_delay: None,
+            retry_policy: None,
+        }
+    }
+
+    /// The request; fails when the input could not be encoded.
+    pub(crate) fn into_request(
+        self,
+        namespace: &str,
+        identity: &str,
+        request_id: String,
+    ) -> Result<StartWorkflowExecutionRequest, ClientError> {
+        let input = self.input.map_err(ClientError::Encode)?;
+        let mut request = StartWorkflowExecutionRequest {
+            namespace: namespace.to_string(),
+            workflow_id: self.workflow_id,
+            workflow_type: Some(WorkflowType {
+                name: self.workflow_type,
+            }),
+            task_queue: Some(TaskQueue {
+                name: self.task_queue,
+                kind: TaskQueueKind::Normal as i32,
+                ..Default::default()
+            }),
+            input: payload::to_payloads(input),
+            workflow_execution_timeout: self.execution_timeout.and_then(proto_duration),
+            workflow_run_timeout: self.run_timeout.and_then(proto_duration),
+            workflow_task_timeout: self.task_timeout.and_then(proto_duration),
+            workflow_start_delay: self.start_delay.and_then(proto_duration),
+            identity: identity.to_string(),
+            request_id,
+            retry_policy: self.retry_policy.as_ref().map(RetryPolicy::to_proto),
+            ..Default::default()
+        };
+        if let Some(policy) = self.id_reuse_policy {
+            request.set_workflow_id_reuse_policy(policy.to_proto());
+        }
+        if let Some(policy) = self.id_conflict_policy {
+            request.set_workflow_id_conflict_policy(policy.to_proto());
+        }
+        Ok(request)
+    }
+}
+
+impl<W> std::fmt::Debug for StartWorkflow<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartWorkflow")
+            .field("workflow_type", &self.spec.workflow_type)
+            .field("workflow_id", &self.spec.workflow_id)
+            .field("task_queue", &self.spec.task_queue)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W> StartWorkflow<W> {
+    pub(crate) fn new(conn: Connection, spec: StartSpec) -> Self {
+        Self {
+            conn,
+            spec,
+            _workflow: PhantomData,
+        }
+    }
+
+    /// Whether the id of a closed workflow may be reused (server default: allow).
+    pub fn id_reuse_policy(mut self, policy: IdReusePolicy) -> Self {
+        self.spec.id_reuse_policy = Some(policy);
+        self
+    }
+
+    /// What to do when a workflow with the id is running (server default: fail).
+    pub fn id_conflict_policy(mut self, policy: IdConflictPolicy) -> Self {
+        self.spec.id_conflict_policy = Some(policy);
+        self
+    }
+
+    /// Limit for the whole workflow execution, continue-as-new runs and retries included.
+    pub fn execution_timeout(mut self, timeout: Duration) -> Self {
+        self.spec.execution_timeout = Some(timeout);
+        self
+    }
+
+    /// Limit for a single run.
+    pub fn run_timeout(mut self, timeout: Duration) -> Self {
+        self.spec.run_timeout = Some(timeout);
+        self
+    }
+
+    /// Limit for a single workflow task (server default: 10 s).
+    pub fn task_timeout(mut self, timeout: Duration) -> Self {
+        self.spec.task_timeout = Some(timeout);
+        self
+    }
+
+    /// Delays the first workflow task.
+    pub fn start_delay(mut self, delay: Duration) -> Self {
+        self.spec.start_delay = Some(delay);
+        self
+    }
+
+    /// Retries the whole workflow on failure (by default a workflow is not retried).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.spec.retry_policy = Some(policy);
+        self
+    }
+
+    /// The workflow id.
+    pub fn workflow_id(&self) -> &str {
+        &self.spec.workflow_id
+    }
+
+    async fn send(self) -> Result<WorkflowHandle<W>, ClientError> {
+        let workflow_id = self.spec.workflow_id.clone();
+        let request =
+            self.spec
+                .into_request(self.conn.namespace(), self.conn.identity(), request_id())?;
+        let response = self
+            .conn
+            .call("StartWorkflowExecution", |mut svc| {
+                let request = request.clone();
+                async move { svc.start_workflow_execution(request).await }
+            })
+            .await
+            .map_err(|status| {
+                ClientError::from_status("StartWorkflowExecution", &workflow_id, status)
+            })?;
+        if response.run_id.is_empty() {
+            return Err(ClientError::UnexpectedResponse {
+                rpc: "StartWorkflowExecution",
+                detail: "the response has no run id".to_string(),
+            });
+        }
+        tracing::debug!(
+            workflow_id,
+            run_id = response.run_id,
+            started = response.started,
+            "workflow started"
+        );
+        Ok(WorkflowHandle::started(
+            self.conn,
+            workflow_id,
+            response.run_id,
+        ))
+    }
+}
+
+impl<W: 'static> IntoFuture for StartWorkflow<W> {
+    type Output = Result<WorkflowHandle<W>, ClientError>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}

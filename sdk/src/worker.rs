@@ -1,0 +1,177 @@
+//! Running workflows and activities: [`Worker`], and the adapters that plug typed definitions
+//! into the type-erased core.
+
+use crate::definition::{ActivityDefinition, WorkflowDefinition};
+use crate::workflow::WorkflowContext;
+use crate::Client;
+use chronicle_core::activity::{ActivityContext, ActivityFactory};
+use chronicle_core::failure::Failure;
+use chronicle_core::payload::{self, Payload};
+use chronicle_core::workflow::{RunHandle, WorkflowFactory};
+use futures::future::{BoxFuture, LocalBoxFuture};
+use futures::FutureExt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+pub use chronicle_core::worker::{ShutdownHandle, WorkerError, WorkerOptions};
+
+/// Polls one task queue and runs the workflows and activities registered on it.
+///
+/// ```no_run
+/// # use chronicle::prelude::*;
+/// # #[activity] async fn compose_greeting(_c: ActivityContext, n: String) -> Result<String, ActivityError> { Ok(n) }
+/// # #[derive(Default)] struct HelloWorkflow;
+/// # #[workflow] impl HelloWorkflow { #[run] async fn run(ctx: WorkflowContext<Self>, n: String) -> WorkflowResult<String> { Ok(n) } }
+/// # async fn f(client: Client) -> Result<(), Box<dyn std::error::Error>> {
+/// Worker::new(&client, "hello")
+///     .register_workflow::<HelloWorkflow>()
+///     .register_activity(compose_greeting)
+///     .run_until_ctrl_c()
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub struct Worker {
+    inner: chronicle_core::worker::Worker,
+}
+
+impl Worker {
+    /// A worker for `task_queue` with default options.
+    pub fn new(client: &Client, task_queue: impl Into<String>) -> Self {
+        Self::with_options(client, WorkerOptions::new(task_queue))
+    }
+
+    /// A worker with explicit options.
+    pub fn with_options(client: &Client, options: WorkerOptions) -> Self {
+        Self {
+            inner: chronicle_core::worker::Worker::new(client.connection().clone(), options),
+        }
+    }
+
+    /// Changes options after construction.
+    pub fn configure(mut self, change: impl FnOnce(&mut WorkerOptions)) -> Self {
+        change(self.inner.options_mut());
+        self
+    }
+
+    /// Registers a `#[workflow]` type.
+    pub fn register_workflow<W: WorkflowDefinition>(mut self) -> Self {
+        self.inner
+            .register_workflow(Arc::new(WorkflowRegistration::<W>(PhantomData)));
+        self
+    }
+
+    /// Registers an `#[activity]` function.
+    pub fn register_activity<A: ActivityDefinition>(mut self, activity: A) -> Self {
+        self.inner
+            .register_activity(Arc::new(ActivityRegistration(activity)));
+        self
+    }
+
+    /// Shares a value with every activity (read it with `ActivityContext::data::<T>()`).
+    pub fn data<T: std::any::Any + Send + Sync>(mut self, value: T) -> Self {
+        self.inner.insert_data(value);
+        self
+    }
+
+    /// A handle that stops the worker.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.inner.shutdown_handle()
+    }
+
+    /// Runs until the shutdown handle is triggered.
+    pub async fn run(self) -> Result<(), WorkerError> {
+        self.inner.run().await
+    }
+
+    /// Runs until ctrl-c or the shutdown handle.
+    pub async fn run_until_ctrl_c(self) -> Result<(), WorkerError> {
+        self.inner
+            .run_until(async {
+                if tokio::signal::ctrl_c().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            })
+            .await
+    }
+}
+
+struct WorkflowRegistration<W>(PhantomData<fn() -> W>);
+
+impl<W: WorkflowDefinition> WorkflowFactory for WorkflowRegistration<W> {
+    fn name(&self) -> &str {
+        W::NAME
+    }
+
+    fn start(
+        &self,
+        run: RunHandle,
+        input: Vec<Payload>,
+    ) -> LocalBoxFuture<'static, Result<Vec<Payload>, Failure>> {
+        let input = match W::decode_input(input) {
+            Ok(input) => input,
+            Err(e) => {
+                let failure = Failure::application(
+                    format!("workflow {} could not decode its input: {e}", W::NAME),
+                    "PayloadError",
+                )
+                .with_non_retryable(true);
+                return Box::pin(std::future::ready(Err(failure)));
+            }
+        };
+        let ctx = WorkflowContext::new(run, W::default());
+        Box::pin(async move {
+            let output = W::run(ctx, input).await.map_err(|e| e.into_failure())?;
+            encode_output(&output, W::NAME)
+        })
+    }
+}
+
+struct ActivityRegistration<A>(A);
+
+impl<A: ActivityDefinition> ActivityFactory for ActivityRegistration<A> {
+    fn name(&self) -> &str {
+        A::NAME
+    }
+
+    fn execute(
+        &self,
+        ctx: ActivityContext,
+        input: Vec<Payload>,
+    ) -> BoxFuture<'static, Result<Vec<Payload>, Failure>> {
+        let input = match A::decode_input(input) {
+            Ok(input) => input,
+            Err(e) => {
+                // Retrying cannot change the input: fail for good, with the reason.
+                let failure = Failure::application(
+                    format!("activity {} could not decode its input: {e}", A::NAME),
+                    "PayloadError",
+                )
+                .with_non_retryable(true);
+                return Box::pin(std::future::ready(Err(failure)));
+            }
+        };
+        match A::execute(ctx, input) {
+            None => Box::pin(std::future::ready(Err(Failure::application(
+                format!(
+                    "activity {} is declared without a body in Rust: it must be served by a worker that implements it",
+                    A::NAME
+                ),
+                "NotImplemented",
+            )
+            .with_non_retryable(true)))),
+            Some(future) => future
+                .map(|result| match result {
+                    Ok(output) => encode_output(&output, A::NAME),
+                    Err(e) => Err(e.into_failure()),
+                })
+                .boxed(),
+        }
+    }
+}
+
+fn encode_output<T: serde::Serialize>(output: &T, name: &str) -> Result<Vec<Payload>, Failure> {
+    payload::encode(output).map(|p| vec![p]).map_err(|e| {
+        Failure::application(format!("{name} could not encode its result: {e}"), "PayloadError")
+            .with_non_retryable(true)
+    })
+}
