@@ -12,6 +12,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::parse::discouraged::Speculative;
 use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
 use syn::{Attribute, Block, ItemFn, LitStr, Signature, Token, Visibility};
 
 const KIND: MacroKind = MacroKind {
@@ -208,7 +209,11 @@ fn generate(activity: &Activity) -> TokenStream {
     };
 
     let input_type = codec::input_type(&params.args);
+    // Spanned at the return type, so that "must return `Result<T, ActivityError>`" points there.
     let ret = &params.ret;
+    let output = quote_spanned! {ret.span()=>
+        type Output = <#ret as ::chronicle::__private::ActivityReturn>::Output;
+    };
     let encode_input = codec::encode_input(&params.args);
     let decode_input = codec::decode_input(&params.args);
     let execute_body = match body {
@@ -252,7 +257,7 @@ fn generate(activity: &Activity) -> TokenStream {
         const _: () = {
             impl ::chronicle::__private::ActivityDefinition for #ident {
                 type Input = #input_type;
-                type Output = <#ret as ::chronicle::__private::ActivityReturn>::Output;
+                #output
                 const NAME: &'static str = #name;
 
                 #encode_input
@@ -316,21 +321,38 @@ mod tests {
              ActivityReturn > :: Output ;"
         ));
         assert!(out.contains("const NAME : & 'static str = \"compose_greeting\" ;"));
-        assert!(out.contains("compose_greeting :: call (ctx , __arg0 , __arg1)"), "{out}");
+        assert!(
+            out.contains("compose_greeting :: call (ctx , __arg0 , __arg1)"),
+            "{out}"
+        );
     }
 
     #[test]
     fn without_context_and_with_a_name() {
         let out = ok(
             quote!(name = "Add"),
-            quote!(async fn r#add(a: u32) -> Result<u32, ActivityError> { Ok(a) }),
+            quote!(
+                async fn r#add(a: u32) -> Result<u32, ActivityError> {
+                    Ok(a)
+                }
+            ),
         );
         assert!(out.contains("const NAME : & 'static str = \"Add\" ;"));
         assert!(out.contains("type Input = u32 ;"));
         assert!(out.contains("r#add :: call (__arg0)"), "{out}");
 
-        let out = ok(quote!(), quote!(async fn r#type() -> Result<(), ActivityError> { Ok(()) }));
-        assert!(out.contains("\"type\""), "raw identifiers lose their `r#`: {out}");
+        let out = ok(
+            quote!(),
+            quote!(
+                async fn r#type() -> Result<(), ActivityError> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(
+            out.contains("\"type\""),
+            "raw identifiers lose their `r#`: {out}"
+        );
         assert!(out.contains("type Input = () ;"));
     }
 
@@ -338,8 +360,13 @@ mod tests {
     fn stub_has_no_body() {
         let out = ok(
             quote!(name = "py_greet"),
-            quote!(#[allow(dead_code)] async fn py_greet(ctx: ActivityContext, name: String)
-                -> Result<String, ActivityError>;),
+            quote!(
+                #[allow(dead_code)]
+                async fn py_greet(
+                    ctx: ActivityContext,
+                    name: String,
+                ) -> Result<String, ActivityError>;
+            ),
         );
         assert!(!out.contains("fn call"), "{out}");
         assert!(out.contains("# [allow (dead_code)] # [allow (non_camel_case_types)]"));
@@ -350,7 +377,12 @@ mod tests {
     fn cfg_applies_to_every_item() {
         let out = ok(
             quote!(),
-            quote!(#[cfg(test)] async fn f() -> Result<(), ActivityError> { Ok(()) }),
+            quote!(
+                #[cfg(test)]
+                async fn f() -> Result<(), ActivityError> {
+                    Ok(())
+                }
+            ),
         );
         assert_eq!(out.matches("# [cfg (test)]").count(), 3, "{out}");
     }
@@ -359,7 +391,9 @@ mod tests {
     fn argument_and_signature_errors_are_combined() {
         let messages = errors(
             quote!(nmae = "x"),
-            quote!(fn f<T>((a, b): (T, T));),
+            quote!(
+                fn f<T>((a, b): (T, T));
+            ),
         );
         assert_eq!(messages.len(), 5, "{messages:#?}");
         assert_eq!(
@@ -374,17 +408,37 @@ mod tests {
 
     #[test]
     fn not_a_function() {
-        let messages = errors(quote!(), quote!(#[derive(Debug)] pub struct S;));
+        let messages = errors(
+            quote!(),
+            quote!(
+                #[derive(Debug)]
+                pub struct S;
+            ),
+        );
         assert_eq!(messages.len(), 1);
         assert!(messages[0].starts_with("#[activity] goes on an `async fn`"));
     }
 
     #[test]
     fn errors_keep_the_item() {
-        let out = expand(quote!(), quote!(fn f() -> R { 1 })).to_string();
+        let out = expand(
+            quote!(),
+            quote!(
+                fn f() -> R {
+                    1
+                }
+            ),
+        )
+        .to_string();
         assert!(out.starts_with("fn f () -> R { 1 }"), "{out}");
         assert!(out.contains("compile_error"));
-        let out = expand(quote!(), quote!(fn f() -> R;)).to_string();
+        let out = expand(
+            quote!(),
+            quote!(
+                fn f() -> R;
+            ),
+        )
+        .to_string();
         assert!(out.starts_with("fn f () -> R { loop { } }"), "{out}");
     }
 }

@@ -18,7 +18,9 @@ pub(crate) fn input_type(args: &[Type]) -> TokenStream {
 
 /// Names for the unpacked arguments: `__arg0`, `__arg1`, ...
 pub(crate) fn arg_names(args: &[Type]) -> Vec<Ident> {
-    (0..args.len()).map(|i| format_ident!("__arg{}", i)).collect()
+    (0..args.len())
+        .map(|i| format_ident!("__arg{}", i))
+        .collect()
 }
 
 /// A pattern binding `names` from a value of the `Input` type.
@@ -42,7 +44,8 @@ pub(crate) fn encode_input(args: &[Type]) -> TokenStream {
         let count = args.len();
         // Spanned at the argument's type, so that "`T: Serialize` is not satisfied" points there.
         let pushes = args.iter().zip(&names).map(|(ty, name)| {
-            let encode = quote_spanned!(ty.span()=> ::chronicle::__private::payload::encode(#name));
+            let encode =
+                quote_spanned!(ty.span()=> ::chronicle::__private::payload::encode::<#ty>(#name));
             quote!(__payloads.push(#encode?);)
         });
         quote! {
@@ -109,7 +112,11 @@ mod tests {
     use syn::parse_quote;
 
     fn types(n: usize) -> Vec<Type> {
-        let all: [Type; 3] = [parse_quote!(String), parse_quote!(u32), parse_quote!(Vec<u8>)];
+        let all: [Type; 3] = [
+            parse_quote!(String),
+            parse_quote!(u32),
+            parse_quote!(Vec<u8>),
+        ];
         all[..n].to_vec()
     }
 
@@ -142,7 +149,10 @@ mod tests {
     #[test]
     fn decode_checks_the_count_and_reads_each_type() {
         let out = text(decode_input(&types(2)));
-        assert!(out.contains("ArgReader :: new (Self :: NAME , payloads , 2usize)"), "{out}");
+        assert!(
+            out.contains("ArgReader :: new (Self :: NAME , payloads , 2usize)"),
+            "{out}"
+        );
         assert!(out.contains("__reader . next :: < String > ()"), "{out}");
         assert!(out.contains("__reader . next :: < u32 > ()"), "{out}");
         let out = text(decode_input(&types(0)));

@@ -107,7 +107,9 @@ mod tests {
     fn failure_keeps_the_item() {
         let failure = Failure::new(
             syn::Error::new(Span::call_site(), "bad"),
-            quote!(struct Kept;),
+            quote!(
+                struct Kept;
+            ),
         );
         let out = failure.into_tokens().to_string();
         assert!(out.starts_with("struct Kept ;"), "{out}");

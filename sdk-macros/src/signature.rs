@@ -65,10 +65,7 @@ pub(crate) fn check(sig: &Signature, rules: &FnRules, errors: &mut Errors) -> Op
         errors.spanned(where_clause, &generic_message);
     }
     if let Some(variadic) = &sig.variadic {
-        errors.spanned(
-            variadic,
-            format!("{attr} functions cannot be variadic"),
-        );
+        errors.spanned(variadic, format!("{attr} functions cannot be variadic"));
     }
 
     let mut has_context = false;
@@ -78,7 +75,10 @@ pub(crate) fn check(sig: &Signature, rules: &FnRules, errors: &mut Errors) -> Op
     for input in &sig.inputs {
         match input {
             FnArg::Receiver(receiver) => {
-                errors.spanned(receiver, rules.context_required.unwrap_or(rules.no_receiver));
+                errors.spanned(
+                    receiver,
+                    rules.context_required.unwrap_or(rules.no_receiver),
+                );
                 first_done = true;
             }
             FnArg::Typed(typed) => {
@@ -276,7 +276,10 @@ mod tests {
 
     #[test]
     fn required_context() {
-        let ok = run(parse_quote!(async fn f(c: TestContext<Self>) -> R), &REQUIRED);
+        let ok = run(
+            parse_quote!(async fn f(c: TestContext<Self>) -> R),
+            &REQUIRED,
+        );
         assert!(ok.is_ok());
         for sig in [
             parse_quote!(async fn f() -> R),
@@ -319,9 +322,12 @@ mod tests {
 
     #[test]
     fn borrowed_return_value() {
-        let errors = run(parse_quote!(async fn f() -> Result<&'static str, E>), &RULES)
-            .err()
-            .unwrap();
+        let errors = run(
+            parse_quote!(async fn f() -> Result<&'static str, E>),
+            &RULES,
+        )
+        .err()
+        .unwrap();
         assert!(errors[0].starts_with("test return values must be owned"));
     }
 
@@ -329,7 +335,13 @@ mod tests {
     fn context_detection() {
         assert!(is_context(&parse_quote!(TestContext), "TestContext"));
         assert!(is_context(&parse_quote!(x::TestContext<S>), "TestContext"));
-        assert!(!is_context(&parse_quote!(<T as X>::TestContext), "TestContext"));
-        assert!(!is_context(&parse_quote!(TestContext::Other), "TestContext"));
+        assert!(!is_context(
+            &parse_quote!(<T as X>::TestContext),
+            "TestContext"
+        ));
+        assert!(!is_context(
+            &parse_quote!(TestContext::Other),
+            "TestContext"
+        ));
     }
 }

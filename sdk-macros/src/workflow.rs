@@ -11,6 +11,7 @@ use crate::signature::{self, FnRules, Params};
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::ext::IdentExt;
+use syn::spanned::Spanned;
 use syn::{Attribute, ImplItem, ItemImpl, LitStr, Meta, Token, Type, Visibility};
 
 const KIND: MacroKind = MacroKind {
@@ -194,9 +195,19 @@ fn analyze(args: TokenStream, tokens: TokenStream) -> Result<Workflow, Failure> 
         }
     });
 
-    let marked = take_markers(&mut item, &mut errors);
+    // In a trait impl the block itself is the mistake: its markers are removed without checks,
+    // so that the one error that matters is not buried under consequences.
+    let is_trait_impl = item.trait_.is_some();
+    let mut marker_errors = Errors::new();
+    let marked = take_markers(&mut item, &mut marker_errors);
+    if !is_trait_impl {
+        if let Err(error) = marker_errors.finish() {
+            errors.push(error);
+        }
+    }
     let mut runs = marked.iter().filter(|m| m.marker == Marker::Run);
     let run = match runs.next() {
+        _ if is_trait_impl => None,
         None => {
             errors.spanned(
                 &item.self_ty,
@@ -259,7 +270,8 @@ fn parse_impl(tokens: TokenStream) -> syn::Result<ItemImpl> {
         if starts_impl {
             return input.parse::<ItemImpl>();
         }
-        let is_type = fork.peek(Token![struct]) || fork.peek(Token![enum]) || fork.peek(Token![union]);
+        let is_type =
+            fork.peek(Token![struct]) || fork.peek(Token![enum]) || fork.peek(Token![union]);
         let message = if is_type {
             "#[workflow] goes on the type's `impl` block that holds its `#[run] async fn`, not on \
              the type definition: write `#[workflow] impl MyWorkflow { #[run] async fn run(..) }`"
@@ -292,7 +304,11 @@ fn generate(workflow: &Workflow) -> TokenStream {
     let self_ty = &item.self_ty;
     let cfgs = item.attrs.iter().filter(|attr| attr.path().is_ident("cfg"));
     let input_type = codec::input_type(&params.args);
+    // Spanned at the return type, so that "must return `WorkflowResult<T>`" points there.
     let ret = &params.ret;
+    let output = quote_spanned! {ret.span()=>
+        type Output = <#ret as ::chronicle::__private::WorkflowReturn>::Output;
+    };
     let encode_input = codec::encode_input(&params.args);
     let decode_input = codec::decode_input(&params.args);
     let names = codec::arg_names(&params.args);
@@ -309,7 +325,7 @@ fn generate(workflow: &Workflow) -> TokenStream {
         const _: () = {
             impl ::chronicle::__private::WorkflowDefinition for #self_ty {
                 type Input = #input_type;
-                type Output = <#ret as ::chronicle::__private::WorkflowReturn>::Output;
+                #output
                 const NAME: &'static str = #name;
 
                 #encode_input
@@ -375,7 +391,10 @@ mod tests {
         assert!(out.contains("WorkflowDefinition for HelloWorkflow"));
         assert!(out.contains("type Input = String ;"));
         assert!(out.contains("const NAME : & 'static str = \"HelloWorkflow\" ;"));
-        assert!(out.contains("Box :: pin (< HelloWorkflow > :: start (ctx , __arg0))"), "{out}");
+        assert!(
+            out.contains("Box :: pin (< HelloWorkflow > :: start (ctx , __arg0))"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -426,25 +445,51 @@ mod tests {
         let messages = errors(
             quote!(name = 1),
             quote! {
-                impl<T> Trait for W<T> {
+                impl<T> W<T> {
                     #[run(x)] fn run(&self) -> R { x }
                 }
             },
         );
-        assert_eq!(messages.len(), 6, "{messages:#?}");
+        assert_eq!(messages.len(), 5, "{messages:#?}");
         assert!(messages[0].starts_with("`name` must be a string literal"));
-        assert!(messages[1].contains("not on a trait impl"));
-        assert!(messages[2].contains("cannot be generic"));
-        assert_eq!(messages[3], "#[run] takes no arguments");
-        assert!(messages[4].starts_with("#[run] requires an `async fn`"));
-        assert_eq!(messages[5], RUN_NEEDS_CONTEXT);
+        assert!(messages[1].contains("cannot be generic"));
+        assert_eq!(messages[2], "#[run] takes no arguments");
+        assert!(messages[3].starts_with("#[run] requires an `async fn`"));
+        assert_eq!(messages[4], RUN_NEEDS_CONTEXT);
+    }
+
+    #[test]
+    fn trait_impl_reports_only_the_block() {
+        let item = quote!(impl Trait for W { #[run] fn run(&self) {} });
+        let messages = errors(quote!(), item.clone());
+        assert_eq!(messages.len(), 1, "{messages:#?}");
+        assert!(messages[0].contains("not on a trait impl"));
+        let out = expand(quote!(), item).to_string();
+        assert!(
+            out.starts_with("impl Trait for W { fn run (& self) { } }"),
+            "{out}"
+        );
     }
 
     #[test]
     fn not_an_impl_block() {
-        let messages = errors(quote!(), quote!(#[derive(Default)] pub struct W;));
-        assert!(messages[0].contains("not on the type definition"), "{messages:?}");
-        let messages = errors(quote!(), quote!(fn f() {}));
+        let messages = errors(
+            quote!(),
+            quote!(
+                #[derive(Default)]
+                pub struct W;
+            ),
+        );
+        assert!(
+            messages[0].contains("not on the type definition"),
+            "{messages:?}"
+        );
+        let messages = errors(
+            quote!(),
+            quote!(
+                fn f() {}
+            ),
+        );
         assert!(messages[0].starts_with("#[workflow] goes on an `impl` block"));
     }
 
@@ -457,8 +502,13 @@ mod tests {
 
     #[test]
     fn run_alone_is_a_no_op() {
-        let item = quote!(async fn run() {});
-        assert_eq!(expand_run(quote!(), item.clone()).to_string(), item.to_string());
+        let item = quote!(
+            async fn run() {}
+        );
+        assert_eq!(
+            expand_run(quote!(), item.clone()).to_string(),
+            item.to_string()
+        );
         let out = expand_run(quote!(x), item).to_string();
         assert!(out.contains("takes no arguments"), "{out}");
     }

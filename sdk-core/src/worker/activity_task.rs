@@ -14,6 +14,7 @@ use crate::proto::workflowservice::{
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::SystemTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub(super) async fn poll_loop(shared: Arc<Shared>, slots: Arc<Semaphore>, shutdown: ShutdownHandle) {
@@ -132,15 +133,35 @@ async fn run_activity(shared: Arc<Shared>, task: PollActivityTaskQueueResponse, 
             ),
             "NotFoundError",
         )),
-        Some(factory) => AssertUnwindSafe(factory.execute(ctx, input))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| {
-                Err(Failure::application(
+        Some(factory) => {
+            let attempt = AssertUnwindSafe(factory.execute(ctx, input)).catch_unwind();
+            // Past its deadline the server has already timed the attempt out: stop the work
+            // rather than let it run on unobserved.
+            let remaining = info
+                .deadline()
+                .map(|d| d.duration_since(SystemTime::now()).unwrap_or_default());
+            let outcome = match remaining {
+                Some(remaining) => tokio::time::timeout(remaining, attempt).await,
+                None => Ok(attempt.await),
+            };
+            match outcome {
+                Ok(Ok(result)) => result,
+                Ok(Err(panic)) => Err(Failure::application(
                     format!("activity panicked: {}", panic_message(panic.as_ref())),
                     "Panic",
-                ))
-            }),
+                )),
+                Err(_elapsed) => {
+                    heartbeater.finish();
+                    tracing::warn!(
+                        activity_type = %activity_type,
+                        activity_id = %info.activity_id,
+                        attempt = info.attempt,
+                        "activity attempt passed its deadline and was stopped"
+                    );
+                    return;
+                }
+            }
+        }
     };
     heartbeater.finish();
 

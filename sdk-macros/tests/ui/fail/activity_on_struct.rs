@@ -1,0 +1,8 @@
+use chronicle::prelude::*;
+
+#[activity]
+pub struct Greet {
+    pub name: String,
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use chronicle::prelude::*;
+
+#[derive(Default)]
+pub struct HelloWorkflow;
+
+#[workflow]
+impl HelloWorkflow {
+    pub async fn run(_ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
+        Ok(format!("Hello, {name}!"))
+    }
+}
+
+fn main() {}

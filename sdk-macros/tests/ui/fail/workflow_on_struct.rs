@@ -1,0 +1,7 @@
+use chronicle::prelude::*;
+
+#[workflow]
+#[derive(Default)]
+pub struct HelloWorkflow;
+
+fn main() {}
