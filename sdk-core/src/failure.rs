@@ -12,8 +12,10 @@ use std::fmt;
 pub const SOURCE: &str = "ChronicleRustSDK";
 
 /// A Temporal failure with its cause chain.
+///
+/// Boxed: the message is large, and failures travel inside `Result`s on hot paths.
 #[derive(Clone, PartialEq)]
-pub struct Failure(pub pb::Failure);
+pub struct Failure(Box<pb::Failure>);
 
 /// What kind of failure this is, from its `failure_info`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +41,7 @@ pub enum FailureKind {
 impl Failure {
     /// An application failure with a message and an error type name.
     pub fn application(message: impl Into<String>, error_type: impl Into<String>) -> Self {
-        Failure(pb::Failure {
+        Failure::from_proto(pb::Failure {
             message: message.into(),
             source: SOURCE.to_string(),
             failure_info: Some(FailureInfo::ApplicationFailureInfo(
@@ -78,7 +80,7 @@ impl Failure {
 
     /// Sets the cause.
     pub fn with_cause(mut self, cause: Failure) -> Self {
-        self.0.cause = Some(Box::new(cause.0));
+        self.0.cause = Some(cause.0);
         self
     }
 
@@ -138,7 +140,7 @@ impl Failure {
 
     /// The direct cause, if any.
     pub fn cause(&self) -> Option<Failure> {
-        self.0.cause.as_deref().cloned().map(Failure)
+        self.0.cause.clone().map(Failure)
     }
 
     /// This failure followed by its causes, outermost first.
@@ -155,15 +157,25 @@ impl Failure {
         self.chain().pop().unwrap_or_else(|| self.clone())
     }
 
+    /// Wraps a protobuf failure.
+    pub fn from_proto(failure: pb::Failure) -> Self {
+        Failure(Box::new(failure))
+    }
+
     /// The underlying protobuf message.
+    pub fn as_proto(&self) -> &pb::Failure {
+        &self.0
+    }
+
+    /// Converts into the protobuf message.
     pub fn into_proto(self) -> pb::Failure {
-        self.0
+        *self.0
     }
 }
 
 impl From<pb::Failure> for Failure {
     fn from(f: pb::Failure) -> Self {
-        Failure(f)
+        Failure::from_proto(f)
     }
 }
 

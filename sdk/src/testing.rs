@@ -426,6 +426,8 @@ ours() {
 if ours "$1" "$2"; then kill -9 "$1" 2>/dev/null || :; fi
 rm -rf -- "$2"
 "#;
+        use std::os::unix::process::CommandExt;
+
         let pid = self.pid()?;
         let spawned = std::process::Command::new("/bin/sh")
             .arg("-c")
@@ -436,6 +438,10 @@ rm -rf -- "$2"
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Its own process group: a signal to this process's whole group (Ctrl-C, a
+            // supervisor killing the group) reaches the server but not the watchdog, which then
+            // sees its stdin close and still tidies up.
+            .process_group(0)
             .spawn();
         match spawned {
             Ok(child) => Some(child),

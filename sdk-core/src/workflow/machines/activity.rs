@@ -267,7 +267,7 @@ impl ActivityMachine {
         started_event_id: i64,
         retry_state: i32,
     ) -> Failure {
-        Failure(pb::Failure {
+        Failure::from_proto(pb::Failure {
             message: message.to_string(),
             source: crate::failure::SOURCE.to_string(),
             cause: cause.map(Box::new),
