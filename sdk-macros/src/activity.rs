@@ -8,12 +8,12 @@ use crate::codec;
 use crate::diag::{Errors, Failure};
 use crate::signature::{self, FnRules, Params};
 use proc_macro2::{Ident, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{quote, quote_spanned, ToTokens, TokenStreamExt};
 use syn::ext::IdentExt;
 use syn::parse::discouraged::Speculative;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
-use syn::{Attribute, Block, ItemFn, LitStr, Signature, Token, Visibility};
+use syn::{AttrStyle, Attribute, Block, ItemFn, LitStr, Signature, Token, Visibility};
 
 const KIND: MacroKind = MacroKind {
     attr: "activity",
@@ -46,7 +46,23 @@ struct ActivityItem {
     vis: Visibility,
     sig: Signature,
     /// `None` for a stub, `async fn f(..) -> R;`, whose body lives in another worker.
-    body: Option<Box<Block>>,
+    body: Option<Body>,
+}
+
+/// A function body with its inner attributes (`#![allow(..)]`), which syn's `ItemFn` keeps
+/// among the outer ones but which must stay inside the braces.
+struct Body {
+    inner_attrs: Vec<Attribute>,
+    block: Box<Block>,
+}
+
+impl ToTokens for Body {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        self.block.brace_token.surround(tokens, |tokens| {
+            tokens.append_all(&self.inner_attrs);
+            tokens.append_all(&self.block.stmts);
+        });
+    }
 }
 
 impl Parse for ActivityItem {
@@ -78,11 +94,18 @@ impl Parse for ActivityItem {
         }
         // With a body: let `ItemFn` handle it, inner attributes included.
         let function: ItemFn = input.parse()?;
+        let (inner_attrs, attrs) = function
+            .attrs
+            .into_iter()
+            .partition(|attr| matches!(attr.style, AttrStyle::Inner(_)));
         Ok(Self {
-            attrs: function.attrs,
+            attrs,
             vis: function.vis,
             sig: function.sig,
-            body: Some(function.block),
+            body: Some(Body {
+                inner_attrs,
+                block: function.block,
+            }),
         })
     }
 }
@@ -98,7 +121,7 @@ impl ActivityItem {
             body,
         } = self;
         let body = match body {
-            Some(block) => block.to_token_stream(),
+            Some(body) => body.to_token_stream(),
             None => quote!({ loop {} }),
         };
         quote!(#(#attrs)* #vis #sig #body)
@@ -120,7 +143,7 @@ fn analyze(args: TokenStream, tokens: TokenStream) -> Result<Activity, Failure> 
         Ok(item) => item,
         Err(error) => {
             errors.push(error);
-            let error = errors.finish().err().unwrap_or_else(|| unreachable_error());
+            let error = errors.finish().err().unwrap_or_else(unreachable_error);
             return Err(Failure::new(error, tokens));
         }
     };
@@ -216,33 +239,54 @@ fn generate(activity: &Activity) -> TokenStream {
     };
     let encode_input = codec::encode_input(&params.args);
     let decode_input = codec::decode_input(&params.args);
+    let (ctx, input, future_var) = (
+        codec::local("ctx"),
+        codec::local("input"),
+        codec::local("__future"),
+    );
     let execute_body = match body {
         Some(_) => {
             let names = codec::arg_names(&params.args);
             let pattern = codec::input_pattern(&names);
             let (context, discard_context) = if params.has_context {
-                (quote!(ctx,), TokenStream::new())
+                (quote!(#ctx,), TokenStream::new())
             } else {
-                (TokenStream::new(), quote!(let _ = ctx;))
+                (TokenStream::new(), quote!(let _ = #ctx;))
             };
             // Spanned at the name, so that "future cannot be sent between threads" points there.
             let future = quote_spanned! {ident.span()=>
-                let __future: ::chronicle::__private::BoxFuture<
+                let #future_var: ::chronicle::__private::BoxFuture<
                     'static,
                     ::chronicle::__private::Result<Self::Output, ::chronicle::__private::ActivityError>,
                 > = ::chronicle::__private::Box::pin(#ident::call(#context #(#names),*));
             };
             quote! {
                 #discard_context
-                let #pattern = input;
+                let #pattern = #input;
                 #future
-                ::chronicle::__private::Some(__future)
+                ::chronicle::__private::Some(#future_var)
             }
         }
         None => quote! {
-            let _ = (ctx, input);
+            let _ = (#ctx, #input);
             ::chronicle::__private::None
         },
+    };
+
+    // The whole function is spanned at the return type: its signature names `Self::Output`, and
+    // a wrong return type is then reported once, there, instead of at the attribute too.
+    let execute = quote_spanned! {ret.span()=>
+        fn execute(
+            #ctx: ::chronicle::__private::ActivityContext,
+            #input: Self::Input,
+        ) -> ::chronicle::__private::Option<
+            ::chronicle::__private::BoxFuture<
+                'static,
+                ::chronicle::__private::Result<Self::Output, ::chronicle::__private::ActivityError>,
+            >,
+        > {
+            #execute_body
+        }
     };
 
     quote! {
@@ -264,17 +308,7 @@ fn generate(activity: &Activity) -> TokenStream {
 
                 #decode_input
 
-                fn execute(
-                    ctx: ::chronicle::__private::ActivityContext,
-                    input: Self::Input,
-                ) -> ::chronicle::__private::Option<
-                    ::chronicle::__private::BoxFuture<
-                        'static,
-                        ::chronicle::__private::Result<Self::Output, ::chronicle::__private::ActivityError>,
-                    >,
-                > {
-                    #execute_body
-                }
+                #execute
             }
         };
     }
@@ -371,6 +405,37 @@ mod tests {
         assert!(!out.contains("fn call"), "{out}");
         assert!(out.contains("# [allow (dead_code)] # [allow (non_camel_case_types)]"));
         assert!(out.contains(":: chronicle :: __private :: None"));
+    }
+
+    #[test]
+    fn inner_attributes_stay_in_the_body() {
+        let out = ok(
+            quote!(),
+            quote!(
+                #[inline]
+                async fn f() -> R {
+                    #![allow(unused)]
+                    let x = 1;
+                    Ok(())
+                }
+            ),
+        );
+        assert!(
+            out.contains(
+                "# [inline] async fn call () -> R { # ! [allow (unused)] let x = 1 ; Ok (()) }"
+            ),
+            "{out}"
+        );
+        let out = expand(
+            quote!(),
+            quote!(
+                fn f() {
+                    #![allow(unused)]
+                }
+            ),
+        )
+        .to_string();
+        assert!(out.starts_with("fn f () { # ! [allow (unused)] }"), "{out}");
     }
 
     #[test]

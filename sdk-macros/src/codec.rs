@@ -3,8 +3,8 @@
 //!
 //! Zero arguments make `()`, one argument `A` itself, several the tuple `(A, B, ..)`.
 
-use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::Type;
 
@@ -16,10 +16,17 @@ pub(crate) fn input_type(args: &[Type]) -> TokenStream {
     }
 }
 
+/// A local variable of generated code. Locals are hygienic in `macro_rules!` expansions, so they
+/// always get the call-site span, even inside code spanned at the user's tokens (which may come
+/// from another expansion): declaration and uses then agree.
+pub(crate) fn local(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
 /// Names for the unpacked arguments: `__arg0`, `__arg1`, ...
 pub(crate) fn arg_names(args: &[Type]) -> Vec<Ident> {
     (0..args.len())
-        .map(|i| format_ident!("__arg{}", i))
+        .map(|i| local(&format!("__arg{i}")))
         .collect()
 }
 
@@ -71,6 +78,7 @@ pub(crate) fn encode_input(args: &[Type]) -> TokenStream {
 /// the argument count and names `Self::NAME` in its errors.
 pub(crate) fn decode_input(args: &[Type]) -> TokenStream {
     let count = args.len();
+    let reader_var = local("__reader");
     let reader = quote! {
         ::chronicle::__private::ArgReader::new(Self::NAME, payloads, #count)?
     };
@@ -83,18 +91,16 @@ pub(crate) fn decode_input(args: &[Type]) -> TokenStream {
         // Spanned at the argument's type, so that "`T: Deserialize` is not satisfied" points there.
         let reads: Vec<TokenStream> = args
             .iter()
-            .map(|ty| {
-                let next = quote_spanned!(ty.span()=> __reader.next::<#ty>());
-                quote!(#next?)
-            })
+            .map(|ty| quote_spanned!(ty.span()=> #reader_var.next::<#ty>()))
             .collect();
+        // One argument: its result is the input's (no `Ok(x?)`, which clippy flags).
         let value = match reads.as_slice() {
             [single] => quote!(#single),
-            _ => quote!((#(#reads,)*)),
+            _ => quote!(::chronicle::__private::Ok((#(#reads?,)*))),
         };
         quote! {
-            let mut __reader = #reader;
-            ::chronicle::__private::Ok(#value)
+            let mut #reader_var = #reader;
+            #value
         }
     };
     quote! {

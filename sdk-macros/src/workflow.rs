@@ -313,9 +313,25 @@ fn generate(workflow: &Workflow) -> TokenStream {
     let decode_input = codec::decode_input(&params.args);
     let names = codec::arg_names(&params.args);
     let pattern = codec::input_pattern(&names);
+    let (ctx, input) = (codec::local("ctx"), codec::local("input"));
     // Spanned at the run function's name, so that type errors in the call point there.
     let call = quote_spanned! {run.span()=>
-        ::chronicle::__private::Box::pin(<#self_ty>::#run(ctx, #(#names),*))
+        ::chronicle::__private::Box::pin(<#self_ty>::#run(#ctx, #(#names),*))
+    };
+
+    // The whole function is spanned at the return type: its signature names `Self::Output`, and
+    // a wrong return type is then reported once, there, instead of at the attribute too.
+    let run_fn = quote_spanned! {ret.span()=>
+        fn run(
+            #ctx: ::chronicle::__private::WorkflowContext<Self>,
+            #input: Self::Input,
+        ) -> ::chronicle::__private::LocalBoxFuture<
+            'static,
+            ::chronicle::__private::Result<Self::Output, ::chronicle::__private::WorkflowError>,
+        > {
+            let #pattern = #input;
+            #call
+        }
     };
 
     quote! {
@@ -332,16 +348,7 @@ fn generate(workflow: &Workflow) -> TokenStream {
 
                 #decode_input
 
-                fn run(
-                    ctx: ::chronicle::__private::WorkflowContext<Self>,
-                    input: Self::Input,
-                ) -> ::chronicle::__private::LocalBoxFuture<
-                    'static,
-                    ::chronicle::__private::Result<Self::Output, ::chronicle::__private::WorkflowError>,
-                > {
-                    let #pattern = input;
-                    #call
-                }
+                #run_fn
             }
         };
     }

@@ -17,6 +17,8 @@ pub async fn compose_greeting(
 
 #[activity(name = "add")]
 async fn add_numbers(a: i64, b: i64) -> Result<i64, ActivityError> {
+    #![allow(unused_variables)]
+    let unused = ();
     Ok(a + b)
 }
 
