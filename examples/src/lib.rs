@@ -20,7 +20,10 @@ pub fn init_tracing() {
 pub async fn connect() -> anyhow::Result<(Client, Option<DevServer>)> {
     let (options, server) = connect_or_start_dev_server().await?;
     if let Some(server) = &server {
-        eprintln!("(no Temporal server at the default address: started a dev server at {})", server.address());
+        eprintln!(
+            "(no Temporal server at the default address: started a dev server at {})",
+            server.address()
+        );
     }
     let client = Client::connect(options).await?;
     Ok((client, server))
@@ -37,14 +40,21 @@ pub fn workflow_id(prefix: &str) -> String {
 
 /// Runs an example's command line: `worker` runs the worker until ctrl-c, `start [ARGS]` runs
 /// the starter, and no subcommand runs both in one process and stops the worker afterwards.
-pub async fn run_example<S, Fut>(make_worker: impl Fn(&Client) -> Worker, start: S) -> anyhow::Result<()>
+pub async fn run_example<S, Fut>(
+    make_worker: impl Fn(&Client) -> Worker,
+    start: S,
+) -> anyhow::Result<()>
 where
     S: FnOnce(Client, Vec<String>) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
     init_tracing();
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let command = if args.is_empty() { String::new() } else { args.remove(0) };
+    let command = if args.is_empty() {
+        String::new()
+    } else {
+        args.remove(0)
+    };
     let (client, _server) = connect().await?;
     match command.as_str() {
         "worker" => {
@@ -61,7 +71,9 @@ where
             running.await??;
             outcome?;
         }
-        other => anyhow::bail!("unknown subcommand {other:?}: expected `worker`, `start`, or nothing"),
+        other => {
+            anyhow::bail!("unknown subcommand {other:?}: expected `worker`, `start`, or nothing")
+        }
     }
     Ok(())
 }

@@ -66,9 +66,7 @@ impl RetryOptions {
     /// The delay before retry number `retry` (0-based).
     pub fn delay(&self, retry: u32) -> Duration {
         let factor = self.backoff_coefficient.powi(retry.min(64) as i32);
-        self.initial_interval
-            .mul_f64(factor)
-            .min(self.max_interval)
+        self.initial_interval.mul_f64(factor).min(self.max_interval)
     }
 }
 

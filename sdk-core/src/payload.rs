@@ -143,7 +143,10 @@ impl ArgReader {
     pub fn next<T: DeserializeOwned>(&mut self) -> Result<T, PayloadError> {
         self.index += 1;
         let payload = self.payloads.next().unwrap_or_else(null_payload);
-        decode(&payload, &format!("argument {} of {}", self.index, self.what))
+        decode(
+            &payload,
+            &format!("argument {} of {}", self.index, self.what),
+        )
     }
 }
 
@@ -176,8 +179,13 @@ mod tests {
         let p = encode(&"World").unwrap();
         assert_eq!(p.data, b"\"World\"");
         assert_eq!(decode::<String>(&p, "x").unwrap(), "World");
-        let err = decode::<u32>(&p, "argument 1 of f").unwrap_err().to_string();
-        assert!(err.contains("argument 1 of f") && err.contains("u32"), "{err}");
+        let err = decode::<u32>(&p, "argument 1 of f")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("argument 1 of f") && err.contains("u32"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -94,7 +94,10 @@ fn failure_from_error(error: &(dyn std::error::Error + 'static), error_type: &st
 fn short_type_name<E>() -> &'static str {
     let full = std::any::type_name::<E>();
     let without_generics = full.split('<').next().unwrap_or(full);
-    without_generics.rsplit("::").next().unwrap_or(without_generics)
+    without_generics
+        .rsplit("::")
+        .next()
+        .unwrap_or(without_generics)
 }
 
 impl fmt::Display for ActivityError {

@@ -33,13 +33,13 @@ pub use chronicle_core::connection::{ConnectionOptions, RetryOptions};
 pub use chronicle_core::failure::{Failure, FailureKind};
 pub use chronicle_core::payload::PayloadError;
 pub use chronicle_core::retry_policy::RetryPolicy;
+pub use chronicle_core::workflow::ActivityCancellationType;
 pub use chronicle_core::workflow::WorkflowInfo;
 pub use chronicle_macros::{activity, run, workflow};
 pub use client::{Client, WorkflowHandle};
 pub use definition::{ActivityDefinition, RunFn, WorkflowDefinition};
 pub use error::{ActivityError, ActivityFailure, WorkflowError, WorkflowResult};
 pub use worker::{ShutdownHandle, Worker, WorkerError, WorkerOptions};
-pub use chronicle_core::workflow::ActivityCancellationType;
 pub use workflow::{ActivityCall, ActivityFuture, Timer, WorkflowContext};
 
 /// Everything a workflow or activity module usually needs.

@@ -171,7 +171,10 @@ impl<A: ActivityDefinition> ActivityFactory for ActivityRegistration<A> {
 
 fn encode_output<T: serde::Serialize>(output: &T, name: &str) -> Result<Vec<Payload>, Failure> {
     payload::encode(output).map(|p| vec![p]).map_err(|e| {
-        Failure::application(format!("{name} could not encode its result: {e}"), "PayloadError")
-            .with_non_retryable(true)
+        Failure::application(
+            format!("{name} could not encode its result: {e}"),
+            "PayloadError",
+        )
+        .with_non_retryable(true)
     })
 }

@@ -233,13 +233,16 @@ impl<O: serde::de::DeserializeOwned> Future for ActivityFuture<O> {
                 Poll::Pending => Poll::Pending,
                 Poll::Ready(Err(failure)) => Poll::Ready(Err(ActivityFailure::new(failure))),
                 Poll::Ready(Ok(payloads)) => Poll::Ready(
-                    payload::decode_single(&payloads, &format!("result of activity {}", this.activity_type))
-                        .map_err(|e| {
-                            ActivityFailure::new(
-                                Failure::application(e.to_string(), "PayloadError")
-                                    .with_non_retryable(true),
-                            )
-                        }),
+                    payload::decode_single(
+                        &payloads,
+                        &format!("result of activity {}", this.activity_type),
+                    )
+                    .map_err(|e| {
+                        ActivityFailure::new(
+                            Failure::application(e.to_string(), "PayloadError")
+                                .with_non_retryable(true),
+                        )
+                    }),
                 ),
             },
         }

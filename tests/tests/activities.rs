@@ -35,7 +35,12 @@ async fn activity_result_reaches_the_client() {
             .register_activity(compose_greeting),
     );
     let handle = client
-        .start(HelloWorkflow::run, "World".to_string(), unique_id("hello"), &queue)
+        .start(
+            HelloWorkflow::run,
+            "World".to_string(),
+            unique_id("hello"),
+            &queue,
+        )
         .await
         .unwrap();
     assert_eq!(handle.result().await.unwrap(), "Hello, World!");
@@ -64,7 +69,9 @@ async fn activity_result_reaches_the_client() {
 async fn flaky(ctx: ActivityContext) -> Result<u32, ActivityError> {
     let attempt = ctx.info().attempt;
     if attempt < 3 {
-        return Err(ActivityError::retryable(format!("attempt {attempt} failed")));
+        return Err(ActivityError::retryable(format!(
+            "attempt {attempt} failed"
+        )));
     }
     Ok(attempt)
 }
@@ -122,7 +129,8 @@ async fn failing_activity_is_retried_until_it_succeeds() {
 
 #[activity]
 async fn charge_card(_ctx: ActivityContext, amount: u64) -> Result<(), ActivityError> {
-    let cause = ActivityError::retryable(format!("card limit is below {amount}")).with_type("LimitExceeded");
+    let cause = ActivityError::retryable(format!("card limit is below {amount}"))
+        .with_type("LimitExceeded");
     Err(ActivityError::non_retryable("card declined")
         .with_type("PaymentDeclined")
         .with_details(&amount)
@@ -157,7 +165,11 @@ async fn non_retryable_failure_fails_the_workflow_with_its_chain() {
     let error = handle.result().await.unwrap_err();
     let failure = error.failure().expect("the workflow failed").clone();
     let chain = failure.chain();
-    assert_eq!(chain.len(), 3, "activity failure > application error > cause: {failure:?}");
+    assert_eq!(
+        chain.len(),
+        3,
+        "activity failure > application error > cause: {failure:?}"
+    );
     assert_eq!(chain[0].kind(), FailureKind::Activity);
     assert_eq!(chain[1].message(), "card declined");
     assert_eq!(chain[1].error_type(), Some("PaymentDeclined"));
@@ -166,7 +178,8 @@ async fn non_retryable_failure_fails_the_workflow_with_its_chain() {
     assert_eq!(chain[2].error_type(), Some("LimitExceeded"));
     let shown = error.to_string();
     assert!(
-        shown.contains("card declined (PaymentDeclined)") && shown.contains("card limit is below 250"),
+        shown.contains("card declined (PaymentDeclined)")
+            && shown.contains("card limit is below 250"),
         "{shown}"
     );
     // Non-retryable: exactly one attempt.
@@ -177,7 +190,12 @@ async fn non_retryable_failure_fails_the_workflow_with_its_chain() {
 
 /// Takes several arguments and returns nothing (`binary/null`).
 #[activity]
-async fn record(_ctx: ActivityContext, key: String, value: u32, tags: Vec<String>) -> Result<(), ActivityError> {
+async fn record(
+    _ctx: ActivityContext,
+    key: String,
+    value: u32,
+    tags: Vec<String>,
+) -> Result<(), ActivityError> {
     assert_eq!((key.as_str(), value, tags.len()), ("k", 7, 2));
     Ok(())
 }
@@ -203,8 +221,11 @@ struct MixedWorkflow;
 impl MixedWorkflow {
     #[run]
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<(String, bool)> {
-        ctx.activity(record, ("k".to_string(), 7, vec!["a".to_string(), "b".to_string()]))
-            .await?;
+        ctx.activity(
+            record,
+            ("k".to_string(), 7, vec!["a".to_string(), "b".to_string()]),
+        )
+        .await?;
         let recovered = ctx
             .activity(panics_once, ())
             .retry_policy(RetryPolicy::default().initial_interval(Duration::from_millis(100)))
@@ -236,7 +257,10 @@ async fn arguments_panics_and_timeouts() {
         .await
         .unwrap();
     let (recovered, timed_out) = handle.result().await.unwrap();
-    assert_eq!(recovered, "recovered on attempt 2", "a panicking attempt is a failed attempt");
+    assert_eq!(
+        recovered, "recovered on attempt 2",
+        "a panicking attempt is a failed attempt"
+    );
     assert!(timed_out);
 
     let history = history(&handle).await;
@@ -254,6 +278,10 @@ async fn arguments_panics_and_timeouts() {
         Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => a.input.clone(),
         _ => None,
     });
-    assert_eq!(input.map(|p| p.payloads.len()), Some(3), "one payload per argument");
+    assert_eq!(
+        input.map(|p| p.payloads.len()),
+        Some(3),
+        "one payload per argument"
+    );
     worker.stop().await;
 }

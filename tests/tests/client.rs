@@ -77,7 +77,10 @@ async fn describe_shows_pending_activity_attempts_and_terminate_ends_the_run() {
         Err(WorkflowExecutionError::Terminated { reason }) => assert_eq!(reason, "giving up"),
         other => panic!("expected termination, got {other:?}"),
     }
-    assert_eq!(handle.describe().await.unwrap().status, WorkflowStatus::Terminated);
+    assert_eq!(
+        handle.describe().await.unwrap().status,
+        WorkflowStatus::Terminated
+    );
     worker.stop().await;
 }
 
@@ -113,14 +116,20 @@ async fn id_reuse_policy_and_execution_timeout() {
         .start(SleepyWorkflow::run, 1, &id, &queue)
         .id_reuse_policy(IdReusePolicy::RejectDuplicate)
         .await;
-    assert!(matches!(again, Err(ClientError::AlreadyStarted { .. })), "{again:?}");
+    assert!(
+        matches!(again, Err(ClientError::AlreadyStarted { .. })),
+        "{again:?}"
+    );
 
     let slow = client
         .start(SleepyWorkflow::run, 60, unique_id("timeout"), &queue)
         .execution_timeout(Duration::from_secs(2))
         .await
         .unwrap();
-    assert!(matches!(slow.result().await, Err(WorkflowExecutionError::TimedOut)));
+    assert!(matches!(
+        slow.result().await,
+        Err(WorkflowExecutionError::TimedOut)
+    ));
     worker.stop().await;
 }
 
@@ -130,17 +139,32 @@ async fn fetched_history_is_the_json_the_temporal_cli_writes() {
     let queue = unique_task_queue("history");
     let worker = worker(&client, &queue);
     let id = unique_id("history");
-    let handle = client.start(SleepyWorkflow::run, 1, &id, &queue).await.unwrap();
+    let handle = client
+        .start(SleepyWorkflow::run, 1, &id, &queue)
+        .await
+        .unwrap();
     handle.result().await.unwrap();
 
     let ours: serde_json::Value = serde_json::from_str(&history(&handle).await.to_json()).unwrap();
     let output = tokio::process::Command::new("temporal")
-        .args(["workflow", "show", "--workflow-id", &id, "--output", "json", "--address"])
+        .args([
+            "workflow",
+            "show",
+            "--workflow-id",
+            &id,
+            "--output",
+            "json",
+            "--address",
+        ])
         .arg(&server().await.address)
         .output()
         .await
         .expect("run the temporal CLI");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let cli: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(ours, cli);
     worker.stop().await;

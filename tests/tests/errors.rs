@@ -69,7 +69,12 @@ async fn unknown_workflow_type_fails_its_task_with_a_clear_message() {
 
     // The worker is unharmed.
     let ok = client
-        .start(HelloWorkflow::run, "again".to_string(), unique_id("hello"), &queue)
+        .start(
+            HelloWorkflow::run,
+            "again".to_string(),
+            unique_id("hello"),
+            &queue,
+        )
         .await
         .unwrap();
     assert_eq!(ok.result().await.unwrap(), "Hello, again!");
@@ -89,7 +94,8 @@ async fn unknown_activity_type_fails_the_activity_with_a_clear_message() {
     let root = failure.failure().expect("workflow failed").root_cause();
     assert_eq!(root.error_type(), Some("NotFoundError"));
     assert!(
-        root.message().starts_with("activity type \"no_such_activity\" is not registered on this worker")
+        root.message()
+            .starts_with("activity type \"no_such_activity\" is not registered on this worker")
             && root.message().contains("registered: compose_greeting"),
         "{}",
         root.message()
@@ -103,7 +109,12 @@ async fn malformed_workflow_input_fails_the_workflow_with_a_clear_error() {
     let queue = unique_task_queue("malformed");
     let worker = hello_worker(&client, &queue).await;
     let handle = client
-        .start_by_name("HelloWorkflow", vec![payload::encode(&42).unwrap()], unique_id("bad"), &queue)
+        .start_by_name(
+            "HelloWorkflow",
+            vec![payload::encode(&42).unwrap()],
+            unique_id("bad"),
+            &queue,
+        )
         .await
         .unwrap();
     let error = handle.result::<String>().await.unwrap_err();
@@ -129,7 +140,9 @@ async fn malformed_workflow_input_fails_the_workflow_with_a_clear_error() {
         .unwrap();
     let error = handle.result::<String>().await.unwrap_err();
     assert!(
-        error.to_string().contains("HelloWorkflow expects 1 argument(s) but received 2"),
+        error
+            .to_string()
+            .contains("HelloWorkflow expects 1 argument(s) but received 2"),
         "{error}"
     );
     worker.stop().await;

@@ -54,7 +54,11 @@ async fn heartbeat_details_carry_over_to_the_next_attempt() {
         .start(ResumeWorkflow::run, (), unique_id("heartbeat"), &queue)
         .await
         .unwrap();
-    assert_eq!(handle.result().await.unwrap(), 6, "resumed after the last recorded step (5)");
+    assert_eq!(
+        handle.result().await.unwrap(),
+        6,
+        "resumed after the last recorded step (5)"
+    );
     worker.stop().await;
 }
 
@@ -99,7 +103,10 @@ async fn long_histories_are_fetched_page_by_page() {
     let n = 2 * width;
     assert_eq!(handle.result().await.unwrap(), n * (n - 1) / 2);
     let history = history(&handle).await;
-    assert_eq!(count(&history, EventType::ActivityTaskCompleted), n as usize);
+    assert_eq!(
+        count(&history, EventType::ActivityTaskCompleted),
+        n as usize
+    );
     assert!(history.len() > 900, "{} events", history.len());
     worker.stop().await;
 }
@@ -115,7 +122,9 @@ struct WrongInputWorkflow;
 impl WrongInputWorkflow {
     #[run]
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<u32> {
-        Ok(ctx.activity(echo_with_wrong_type, "seven".to_string()).await?)
+        Ok(ctx
+            .activity(echo_with_wrong_type, "seven".to_string())
+            .await?)
     }
 }
 
@@ -129,16 +138,25 @@ async fn malformed_activity_input_fails_it_for_good_with_a_clear_error() {
             .register_activity(echo),
     );
     let handle = client
-        .start(WrongInputWorkflow::run, (), unique_id("wrong-input"), &queue)
+        .start(
+            WrongInputWorkflow::run,
+            (),
+            unique_id("wrong-input"),
+            &queue,
+        )
         .await
         .unwrap();
     let error = handle.result().await.unwrap_err();
     let root = error.failure().unwrap().root_cause();
     assert_eq!(root.error_type(), Some("PayloadError"));
-    assert!(root.non_retryable(), "the input will never decode: no retries");
     assert!(
-        root.message()
-            .starts_with("activity echo could not decode its input: could not decode argument 1 of echo as u32"),
+        root.non_retryable(),
+        "the input will never decode: no retries"
+    );
+    assert!(
+        root.message().starts_with(
+            "activity echo could not decode its input: could not decode argument 1 of echo as u32"
+        ),
         "{}",
         root.message()
     );

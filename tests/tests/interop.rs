@@ -3,7 +3,9 @@
 mod common;
 
 use chronicle::prelude::*;
-use chronicle_tests::{python_start_hello, server, unique_id, unique_task_queue, PythonActivityWorker};
+use chronicle_tests::{
+    python_start_hello, server, unique_id, unique_task_queue, PythonActivityWorker,
+};
 use common::{client, RunningWorker};
 
 #[activity]
@@ -54,7 +56,11 @@ struct AsksPython;
 #[workflow]
 impl AsksPython {
     #[run]
-    async fn run(ctx: WorkflowContext<Self>, python_queue: String, name: String) -> WorkflowResult<String> {
+    async fn run(
+        ctx: WorkflowContext<Self>,
+        python_queue: String,
+        name: String,
+    ) -> WorkflowResult<String> {
         Ok(ctx
             .activity(py_compose_greeting, name)
             .task_queue(python_queue)
@@ -71,7 +77,8 @@ async fn rust_workflow_calls_an_activity_served_by_python() {
     let python = PythonActivityWorker::start(&server().await.address, &python_queue)
         .await
         .unwrap();
-    let worker = RunningWorker::spawn(Worker::new(&client, &rust_queue).register_workflow::<AsksPython>());
+    let worker =
+        RunningWorker::spawn(Worker::new(&client, &rust_queue).register_workflow::<AsksPython>());
     let handle = client
         .start(
             AsksPython::run,

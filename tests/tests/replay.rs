@@ -55,7 +55,10 @@ async fn a_new_worker_finishes_a_workflow_by_replaying_its_history() {
             .register_workflow::<TwoStepWorkflow>()
             .register_activity(step),
     );
-    assert_eq!(handle.result().await.unwrap(), vec!["first done", "second done"]);
+    assert_eq!(
+        handle.result().await.unwrap(),
+        vec!["first done", "second done"]
+    );
     assert_eq!(
         STEPS_RUN.load(Ordering::SeqCst) - steps_before,
         1,
@@ -140,7 +143,9 @@ async fn changed_workflow_code_is_reported_as_nondeterminism() {
     assert!(
         message.contains("nondeterminism at event 5")
             && message.contains("history has ActivityTaskScheduled(activity_id=1, type=reserve)")
-            && message.contains("the workflow code issued ScheduleActivityTask(activity_id=1, type=charge)")
+            && message.contains(
+                "the workflow code issued ScheduleActivityTask(activity_id=1, type=charge)"
+            )
             && message.contains("tests/tests/replay.rs:"),
         "{message}"
     );

@@ -29,7 +29,8 @@ impl TimerWorkflow {
 async fn durable_timer_fires_and_advances_workflow_time() {
     let client = client().await;
     let queue = unique_task_queue("timer");
-    let worker = RunningWorker::spawn(Worker::new(&client, &queue).register_workflow::<TimerWorkflow>());
+    let worker =
+        RunningWorker::spawn(Worker::new(&client, &queue).register_workflow::<TimerWorkflow>());
     let handle = client
         .start(TimerWorkflow::run, 1500, unique_id("timer"), &queue)
         .await
@@ -62,7 +63,10 @@ impl ParallelWorkflow {
     async fn run(ctx: WorkflowContext<Self>, inputs: Vec<u32>) -> WorkflowResult<Vec<u32>> {
         let calls = inputs.into_iter().map(|n| ctx.activity(double, n).start());
         let results = join_all(calls).await;
-        results.into_iter().map(|r| r.map_err(WorkflowError::from)).collect()
+        results
+            .into_iter()
+            .map(|r| r.map_err(WorkflowError::from))
+            .collect()
     }
 }
 
@@ -76,10 +80,19 @@ async fn parallel_activities_are_scheduled_in_one_task_and_joined() {
             .register_activity(double),
     );
     let handle = client
-        .start(ParallelWorkflow::run, vec![1, 2, 3, 4], unique_id("parallel"), &queue)
+        .start(
+            ParallelWorkflow::run,
+            vec![1, 2, 3, 4],
+            unique_id("parallel"),
+            &queue,
+        )
         .await
         .unwrap();
-    assert_eq!(handle.result().await.unwrap(), vec![2, 4, 6, 8], "results in call order");
+    assert_eq!(
+        handle.result().await.unwrap(),
+        vec![2, 4, 6, 8],
+        "results in call order"
+    );
     let history = history(&handle).await;
     let events = history.events();
     let first_completed = events
@@ -90,7 +103,10 @@ async fn parallel_activities_are_scheduled_in_one_task_and_joined() {
         .iter()
         .take_while(|e| common::event_type(e) == EventType::ActivityTaskScheduled)
         .count();
-    assert_eq!(scheduled_together, 4, "all four commands went out with the first task");
+    assert_eq!(
+        scheduled_together, 4,
+        "all four commands went out with the first task"
+    );
     worker.stop().await;
 }
 
@@ -137,7 +153,10 @@ async fn racing_a_timer_against_an_activity_cancels_the_loser() {
         .start(RaceWorkflow::run, (), unique_id("race"), &queue)
         .await
         .unwrap();
-    assert_eq!(handle.result().await.unwrap(), "timer won; activity canceled: true");
+    assert_eq!(
+        handle.result().await.unwrap(),
+        "timer won; activity canceled: true"
+    );
     let history = history(&handle).await;
     assert_eq!(count(&history, EventType::TimerFired), 1);
     assert_eq!(count(&history, EventType::ActivityTaskCancelRequested), 1);
@@ -180,7 +199,10 @@ async fn panic_in_workflow_code_fails_the_task_not_the_workflow_or_worker() {
         message.contains("workflow code panicked: bug in workflow code"),
         "{message}"
     );
-    assert!(!handle.describe().await.unwrap().status.is_closed(), "the workflow is still running");
+    assert!(
+        !handle.describe().await.unwrap().status.is_closed(),
+        "the workflow is still running"
+    );
 
     // "Deploy the fix": the same worker picks up the retried task and completes the workflow.
     PANIC_IN_WORKFLOW.store(false, Ordering::SeqCst);
@@ -210,10 +232,17 @@ impl InfoWorkflow {
 async fn workflow_sees_its_own_info() {
     let client = client().await;
     let queue = unique_task_queue("info");
-    let worker = RunningWorker::spawn(Worker::new(&client, &queue).register_workflow::<InfoWorkflow>());
+    let worker =
+        RunningWorker::spawn(Worker::new(&client, &queue).register_workflow::<InfoWorkflow>());
     let id = unique_id("info");
-    let handle = client.start(InfoWorkflow::run, (), &id, &queue).await.unwrap();
+    let handle = client
+        .start(InfoWorkflow::run, (), &id, &queue)
+        .await
+        .unwrap();
     let (workflow_id, workflow_type, attempt, times_ok) = handle.result().await.unwrap();
-    assert_eq!((workflow_id, workflow_type.as_str(), attempt, times_ok), (id, "InfoWorkflow", 1, true));
+    assert_eq!(
+        (workflow_id, workflow_type.as_str(), attempt, times_ok),
+        (id, "InfoWorkflow", 1, true)
+    );
     worker.stop().await;
 }

@@ -6,8 +6,8 @@
 //! subcommand) so that its figures exclude the starter's work. For measuring, not a test.
 
 use chronicle::prelude::*;
-use std::io::{BufRead, BufReader};
 use std::future::IntoFuture;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -45,8 +45,14 @@ fn cpu_millis(pid: u32) -> anyhow::Result<f64> {
         .map(|(_, r)| r)
         .ok_or_else(|| anyhow::anyhow!("unexpected /proc/{pid}/stat format"))?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11).ok_or_else(|| anyhow::anyhow!("no utime"))?.parse()?;
-    let stime: f64 = fields.get(12).ok_or_else(|| anyhow::anyhow!("no stime"))?.parse()?;
+    let utime: f64 = fields
+        .get(11)
+        .ok_or_else(|| anyhow::anyhow!("no utime"))?
+        .parse()?;
+    let stime: f64 = fields
+        .get(12)
+        .ok_or_else(|| anyhow::anyhow!("no stime"))?
+        .parse()?;
     // Linux reports these in clock ticks of 1/100 s on every mainstream configuration.
     Ok((utime + stime) * 10.0)
 }
@@ -114,7 +120,12 @@ async fn main() -> anyhow::Result<()> {
 
     // Warm up: one workflow, so connection set-up is not counted.
     let warm = client
-        .start(BenchWorkflow::run, 1, examples::workflow_id("bench-warmup"), TASK_QUEUE)
+        .start(
+            BenchWorkflow::run,
+            1,
+            examples::workflow_id("bench-warmup"),
+            TASK_QUEUE,
+        )
         .await?;
     warm.result().await?;
 
@@ -122,21 +133,32 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let prefix = examples::workflow_id("bench");
     let handles = futures::future::try_join_all((0..workflows).map(|i| {
-        client.start(BenchWorkflow::run, n, format!("{prefix}-{i}"), TASK_QUEUE).into_future()
+        client
+            .start(BenchWorkflow::run, n, format!("{prefix}-{i}"), TASK_QUEUE)
+            .into_future()
     }))
     .await?;
     let results = futures::future::try_join_all(handles.iter().map(|h| h.result())).await?;
     let elapsed = started.elapsed();
     let cpu = cpu_millis(pid)? - cpu_before;
     let rss = peak_rss_mib(pid)?;
-    anyhow::ensure!(results.iter().all(|r| *r == n), "a workflow returned the wrong count");
+    anyhow::ensure!(
+        results.iter().all(|r| *r == n),
+        "a workflow returned the wrong count"
+    );
 
-    let _ = Command::new("kill").arg("-INT").arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-INT")
+        .arg(pid.to_string())
+        .status();
     let _ = child.wait();
 
     println!("workflows:               {workflows} (n = {n} activities each)");
     println!("elapsed:                 {:.2} s", elapsed.as_secs_f64());
-    println!("throughput:              {:.1} workflows/s", workflows as f64 / elapsed.as_secs_f64());
+    println!(
+        "throughput:              {:.1} workflows/s",
+        workflows as f64 / elapsed.as_secs_f64()
+    );
     println!("worker CPU per workflow: {:.3} ms", cpu / workflows as f64);
     println!("worker peak RSS:         {rss:.1} MiB");
     Ok(())

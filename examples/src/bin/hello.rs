@@ -40,7 +40,12 @@ async fn main() -> anyhow::Result<()> {
         |client, args| async move {
             let name = args.first().cloned().unwrap_or_else(|| "World".to_string());
             let handle = client
-                .start(HelloWorkflow::run, name, examples::workflow_id("hello"), TASK_QUEUE)
+                .start(
+                    HelloWorkflow::run,
+                    name,
+                    examples::workflow_id("hello"),
+                    TASK_QUEUE,
+                )
                 .await?;
             println!("{}", handle.result().await?);
             Ok(())

@@ -44,7 +44,11 @@ async fn create_user(ctx: ActivityContext, user: NewUser) -> Result<i64, Activit
              ON CONFLICT(email) DO UPDATE SET name = excluded.name",
             (&user.name, &user.email),
         )?;
-        conn.query_row("SELECT id FROM users WHERE email = ?1", [&user.email], |row| row.get(0))
+        conn.query_row(
+            "SELECT id FROM users WHERE email = ?1",
+            [&user.email],
+            |row| row.get(0),
+        )
     })
     .await??;
     Ok(id)
@@ -55,8 +59,12 @@ async fn create_user(ctx: ActivityContext, user: NewUser) -> Result<i64, Activit
 async fn send_welcome_email(ctx: ActivityContext, email: String) -> Result<u32, ActivityError> {
     let attempt = ctx.info().attempt;
     if attempt < 3 {
-        eprintln!("  send_welcome_email attempt {attempt}: mail server busy (simulated), will be retried");
-        return Err(ActivityError::retryable("mail server busy (simulated)").with_type("MailServerBusy"));
+        eprintln!(
+            "  send_welcome_email attempt {attempt}: mail server busy (simulated), will be retried"
+        );
+        return Err(
+            ActivityError::retryable("mail server busy (simulated)").with_type("MailServerBusy")
+        );
     }
     eprintln!("  send_welcome_email attempt {attempt}: welcome email sent to {email}");
     Ok(attempt)
@@ -110,7 +118,12 @@ async fn main() -> anyhow::Result<()> {
                     .unwrap_or_else(|| "ada@example.com".to_string()),
             };
             let handle = client
-                .start(OnboardingWorkflow::run, user.clone(), examples::workflow_id("onboarding"), TASK_QUEUE)
+                .start(
+                    OnboardingWorkflow::run,
+                    user.clone(),
+                    examples::workflow_id("onboarding"),
+                    TASK_QUEUE,
+                )
                 .await?;
             let id = handle.result().await?;
             println!("onboarded {} <{}> as user {id}", user.name, user.email);

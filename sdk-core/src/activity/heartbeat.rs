@@ -27,7 +27,11 @@ struct Shared {
 }
 
 impl Heartbeater {
-    pub(crate) fn new(connection: Connection, task_token: Vec<u8>, heartbeat_timeout: Option<Duration>) -> Self {
+    pub(crate) fn new(
+        connection: Connection,
+        task_token: Vec<u8>,
+        heartbeat_timeout: Option<Duration>,
+    ) -> Self {
         // Send well before the timeout; 30 s when the activity has no heartbeat timeout.
         let throttle = heartbeat_timeout
             .map(|t| t.mul_f64(0.8))
@@ -101,7 +105,9 @@ async fn send_loop(shared: Arc<Shared>) {
             return;
         }
         shared.changed.notified().await;
-        if shared.done.load(Ordering::Acquire) && shared.latest.lock().map(|l| l.is_none()).unwrap_or(true) {
+        if shared.done.load(Ordering::Acquire)
+            && shared.latest.lock().map(|l| l.is_none()).unwrap_or(true)
+        {
             return;
         }
     }

@@ -8,8 +8,8 @@ use crate::payload;
 use crate::proto::enums::TaskQueueKind;
 use crate::proto::taskqueue::TaskQueue;
 use crate::proto::workflowservice::{
-    PollActivityTaskQueueRequest, PollActivityTaskQueueResponse, RespondActivityTaskCompletedRequest,
-    RespondActivityTaskFailedRequest,
+    PollActivityTaskQueueRequest, PollActivityTaskQueueResponse,
+    RespondActivityTaskCompletedRequest, RespondActivityTaskFailedRequest,
 };
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
@@ -17,7 +17,11 @@ use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-pub(super) async fn poll_loop(shared: Arc<Shared>, slots: Arc<Semaphore>, shutdown: ShutdownHandle) {
+pub(super) async fn poll_loop(
+    shared: Arc<Shared>,
+    slots: Arc<Semaphore>,
+    shutdown: ShutdownHandle,
+) {
     let retry = RetryOptions::default();
     let mut failures = 0;
     loop {
@@ -108,7 +112,11 @@ fn info_of(task: &PollActivityTaskQueueResponse, shared: &Shared) -> ActivityInf
     }
 }
 
-async fn run_activity(shared: Arc<Shared>, task: PollActivityTaskQueueResponse, _permit: OwnedSemaphorePermit) {
+async fn run_activity(
+    shared: Arc<Shared>,
+    task: PollActivityTaskQueueResponse,
+    _permit: OwnedSemaphorePermit,
+) {
     let info = info_of(&task, &shared);
     let heartbeater = Heartbeater::new(
         shared.connection.clone(),

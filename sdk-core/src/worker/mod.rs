@@ -235,4 +235,3 @@ async fn backoff_or_shutdown(delay: Duration, shutdown: &ShutdownHandle) -> bool
         _ = shutdown.requested() => true,
     }
 }
-

@@ -21,7 +21,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 const SDK_NAME: &str = "chronicle-rust";
 
-pub(super) async fn poll_loop(shared: Arc<Shared>, slots: Arc<Semaphore>, shutdown: ShutdownHandle) {
+pub(super) async fn poll_loop(
+    shared: Arc<Shared>,
+    slots: Arc<Semaphore>,
+    shutdown: ShutdownHandle,
+) {
     let retry = RetryOptions::default();
     let mut failures = 0;
     loop {
@@ -70,7 +74,11 @@ pub(super) async fn poll_loop(shared: Arc<Shared>, slots: Arc<Semaphore>, shutdo
     }
 }
 
-async fn handle_task(shared: Arc<Shared>, task: PollWorkflowTaskQueueResponse, _permit: OwnedSemaphorePermit) {
+async fn handle_task(
+    shared: Arc<Shared>,
+    task: PollWorkflowTaskQueueResponse,
+    _permit: OwnedSemaphorePermit,
+) {
     let execution = task.workflow_execution.clone().unwrap_or_default();
     let workflow_type = task
         .workflow_type
@@ -180,12 +188,14 @@ async fn respond_completed(
     completion: TaskCompletion,
     query_results: HashMap<String, WorkflowQueryResult>,
 ) -> Result<(), tonic::Status> {
-    let sdk_metadata = completion.first_task.then(|| WorkflowTaskCompletedMetadata {
-        core_used_flags: USED_CORE_FLAGS.to_vec(),
-        sdk_name: SDK_NAME.to_string(),
-        sdk_version: env!("CARGO_PKG_VERSION").to_string(),
-        ..Default::default()
-    });
+    let sdk_metadata = completion
+        .first_task
+        .then(|| WorkflowTaskCompletedMetadata {
+            core_used_flags: USED_CORE_FLAGS.to_vec(),
+            sdk_name: SDK_NAME.to_string(),
+            sdk_version: env!("CARGO_PKG_VERSION").to_string(),
+            ..Default::default()
+        });
     let request = RespondWorkflowTaskCompletedRequest {
         task_token: task.task_token.clone(),
         commands: completion.commands,
@@ -255,4 +265,3 @@ async fn fetch_history(
     }
     Ok(events)
 }
-

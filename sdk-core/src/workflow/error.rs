@@ -107,7 +107,9 @@ impl fmt::Display for TaskFailure {
                     registered.join(", ")
                 }
             ),
-            TaskFailureKind::Unsupported(what) => write!(f, "not supported by Chronicle yet: {what}"),
+            TaskFailureKind::Unsupported(what) => {
+                write!(f, "not supported by Chronicle yet: {what}")
+            }
             TaskFailureKind::BadHistory(what) => write!(f, "malformed history: {what}"),
         }
     }

@@ -244,15 +244,16 @@ impl WorkflowRun {
             Outgoing::RequestCancelActivity(i) => state.activities[i].on_cancel_recorded(event),
             Outgoing::StartTimer(i) => state.timers[i].on_started(event),
             Outgoing::CancelTimer(i) => state.timers[i].on_cancel_recorded(event),
-            Outgoing::Complete => state
-                .completion
-                .as_ref()
-                .is_some_and(|c| c.matches(event)),
+            Outgoing::Complete => state.completion.as_ref().is_some_and(|c| c.matches(event)),
         };
         if matched {
             Ok(())
         } else {
-            Err(nondeterminism(event, state.describe(next), state.location(next)))
+            Err(nondeterminism(
+                event,
+                state.describe(next),
+                state.location(next),
+            ))
         }
     }
 

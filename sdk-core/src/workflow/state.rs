@@ -182,9 +182,13 @@ impl ActivityHandle {
         let index = self.index;
         let was_unsent = state.outbox.contains(&Outgoing::ScheduleActivity(index));
         if state.activities[index].cancel() {
-            state.outbox.push_back(Outgoing::RequestCancelActivity(index));
+            state
+                .outbox
+                .push_back(Outgoing::RequestCancelActivity(index));
         } else if was_unsent {
-            state.outbox.retain(|o| *o != Outgoing::ScheduleActivity(index));
+            state
+                .outbox
+                .retain(|o| *o != Outgoing::ScheduleActivity(index));
         }
     }
 }

@@ -181,8 +181,10 @@ impl<W> WorkflowHandle<W> {
                 .call("GetWorkflowExecutionHistory", |mut svc| {
                     let request = request.clone();
                     async move {
-                        svc.get_workflow_execution_history(chronicle_core::connection::long_poll(request))
-                            .await
+                        svc.get_workflow_execution_history(chronicle_core::connection::long_poll(
+                            request,
+                        ))
+                        .await
                     }
                 })
                 .await

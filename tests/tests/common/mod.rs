@@ -20,7 +20,9 @@ pub async fn client() -> Client {
 /// A client with adjusted options (for example another identity).
 pub async fn client_with(adjust: impl FnOnce(ConnectionOptions) -> ConnectionOptions) -> Client {
     let options = adjust(chronicle_tests::connection_options().await);
-    Client::connect(options).await.expect("connect to the test server")
+    Client::connect(options)
+        .await
+        .expect("connect to the test server")
 }
 
 /// A worker running in the background; stopped (and awaited) by `stop`, stopped on drop.

@@ -144,11 +144,13 @@ impl ActivityMachine {
     pub fn cancel_command(&self) -> Command {
         Command {
             command_type: CommandType::RequestCancelActivityTask as i32,
-            attributes: Some(command::Attributes::RequestCancelActivityTaskCommandAttributes(
-                RequestCancelActivityTaskCommandAttributes {
-                    scheduled_event_id: self.scheduled_event_id,
-                },
-            )),
+            attributes: Some(
+                command::Attributes::RequestCancelActivityTaskCommandAttributes(
+                    RequestCancelActivityTaskCommandAttributes {
+                        scheduled_event_id: self.scheduled_event_id,
+                    },
+                ),
+            ),
             ..Default::default()
         }
     }
@@ -161,7 +163,10 @@ impl ActivityMachine {
     }
 
     pub fn describe_cancel(&self) -> String {
-        format!("RequestCancelActivityTask(activity_id={})", self.activity_id)
+        format!(
+            "RequestCancelActivityTask(activity_id={})",
+            self.activity_id
+        )
     }
 
     /// Matches the `ActivityTaskScheduled` event recorded for the schedule command: same id and
@@ -213,10 +218,9 @@ impl ActivityMachine {
                 a.started_event_id,
                 a.retry_state,
             )),
-            Some(Attributes::ActivityTaskCanceledEventAttributes(a)) => Err(self.canceled(
-                a.details.clone(),
-                a.started_event_id,
-            )),
+            Some(Attributes::ActivityTaskCanceledEventAttributes(a)) => {
+                Err(self.canceled(a.details.clone(), a.started_event_id))
+            }
             _ => return,
         };
         self.state = ActivityState::Done;
@@ -348,7 +352,10 @@ mod tests {
         assert!(!machine().on_scheduled(&scheduled("2", "greet")));
         let mut m = machine();
         assert!(m.on_scheduled(&scheduled("1", "greet")));
-        assert_eq!((m.state, m.scheduled_event_id), (ActivityState::Scheduled, 5));
+        assert_eq!(
+            (m.state, m.scheduled_event_id),
+            (ActivityState::Scheduled, 5)
+        );
     }
 
     #[test]
@@ -373,7 +380,10 @@ mod tests {
             )),
             ..Default::default()
         });
-        assert!(m.result.is_none(), "a resolved activity is not resolved again");
+        assert!(
+            m.result.is_none(),
+            "a resolved activity is not resolved again"
+        );
     }
 
     #[test]
@@ -395,7 +405,10 @@ mod tests {
         );
         waiting.on_scheduled(&scheduled("2", "greet"));
         assert!(waiting.cancel());
-        assert!(waiting.result.is_none(), "waits for the server's confirmation");
+        assert!(
+            waiting.result.is_none(),
+            "waits for the server's confirmation"
+        );
 
         let mut abandoned = ActivityMachine::new(
             3,

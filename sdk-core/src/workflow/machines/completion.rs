@@ -26,11 +26,13 @@ impl CompletionMachine {
         match &self.result {
             Ok(result) => Command {
                 command_type: CommandType::CompleteWorkflowExecution as i32,
-                attributes: Some(command::Attributes::CompleteWorkflowExecutionCommandAttributes(
-                    CompleteWorkflowExecutionCommandAttributes {
-                        result: payload::to_payloads(result.clone()),
-                    },
-                )),
+                attributes: Some(
+                    command::Attributes::CompleteWorkflowExecutionCommandAttributes(
+                        CompleteWorkflowExecutionCommandAttributes {
+                            result: payload::to_payloads(result.clone()),
+                        },
+                    ),
+                ),
                 ..Default::default()
             },
             Err(failure) => Command {
@@ -55,8 +57,13 @@ impl CompletionMachine {
     pub fn matches(&self, event: &HistoryEvent) -> bool {
         matches!(
             (&self.result, &event.attributes),
-            (Ok(_), Some(Attributes::WorkflowExecutionCompletedEventAttributes(_)))
-                | (Err(_), Some(Attributes::WorkflowExecutionFailedEventAttributes(_)))
+            (
+                Ok(_),
+                Some(Attributes::WorkflowExecutionCompletedEventAttributes(_))
+            ) | (
+                Err(_),
+                Some(Attributes::WorkflowExecutionFailedEventAttributes(_))
+            )
         )
     }
 }

@@ -17,7 +17,10 @@ pub(crate) fn describe_event(event: &HistoryEvent) -> String {
         Some(A::ActivityTaskScheduledEventAttributes(a)) => format!(
             "ActivityTaskScheduled(activity_id={}, type={})",
             a.activity_id,
-            a.activity_type.as_ref().map(|t| t.name.as_str()).unwrap_or("")
+            a.activity_type
+                .as_ref()
+                .map(|t| t.name.as_str())
+                .unwrap_or("")
         ),
         Some(A::TimerStartedEventAttributes(a)) => format!(
             "TimerStarted(timer_id={}, {})",
@@ -27,7 +30,9 @@ pub(crate) fn describe_event(event: &HistoryEvent) -> String {
                 .map(|d| format!("{:?}", crate::proto::std_duration(d)))
                 .unwrap_or_default()
         ),
-        Some(A::TimerCanceledEventAttributes(a)) => format!("TimerCanceled(timer_id={})", a.timer_id),
+        Some(A::TimerCanceledEventAttributes(a)) => {
+            format!("TimerCanceled(timer_id={})", a.timer_id)
+        }
         Some(A::ActivityTaskCancelRequestedEventAttributes(a)) => format!(
             "ActivityTaskCancelRequested(scheduled_event_id={})",
             a.scheduled_event_id
@@ -35,7 +40,10 @@ pub(crate) fn describe_event(event: &HistoryEvent) -> String {
         Some(A::MarkerRecordedEventAttributes(a)) => format!("MarkerRecorded({})", a.marker_name),
         Some(A::StartChildWorkflowExecutionInitiatedEventAttributes(a)) => format!(
             "StartChildWorkflowExecutionInitiated(type={})",
-            a.workflow_type.as_ref().map(|t| t.name.as_str()).unwrap_or("")
+            a.workflow_type
+                .as_ref()
+                .map(|t| t.name.as_str())
+                .unwrap_or("")
         ),
         _ => event_type_name(event),
     }

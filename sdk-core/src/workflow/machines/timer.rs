@@ -8,7 +8,9 @@
 //! | Started       | code cancels                        | CancelIssued   | `CancelTimer`, resolves    |
 //! | CancelIssued  | `TimerCanceled` matching the cancel | Canceled       |                            |
 
-use crate::proto::command::{command, CancelTimerCommandAttributes, Command, StartTimerCommandAttributes};
+use crate::proto::command::{
+    command, CancelTimerCommandAttributes, Command, StartTimerCommandAttributes,
+};
 use crate::proto::enums::CommandType;
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
 use std::panic::Location;
@@ -73,7 +75,10 @@ impl TimerMachine {
     }
 
     pub fn describe_start(&self) -> String {
-        format!("StartTimer(timer_id={}, {:?})", self.timer_id, self.duration)
+        format!(
+            "StartTimer(timer_id={}, {:?})",
+            self.timer_id, self.duration
+        )
     }
 
     pub fn describe_cancel(&self) -> String {
@@ -139,15 +144,17 @@ impl TimerMachine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::history::{TimerStartedEventAttributes};
+    use crate::proto::history::TimerStartedEventAttributes;
 
     fn started(id: &str) -> HistoryEvent {
         HistoryEvent {
             event_id: 5,
-            attributes: Some(Attributes::TimerStartedEventAttributes(TimerStartedEventAttributes {
-                timer_id: id.into(),
-                ..Default::default()
-            })),
+            attributes: Some(Attributes::TimerStartedEventAttributes(
+                TimerStartedEventAttributes {
+                    timer_id: id.into(),
+                    ..Default::default()
+                },
+            )),
             ..Default::default()
         }
     }
@@ -157,7 +164,10 @@ mod tests {
         let mut timer = TimerMachine::new(1, Duration::from_secs(2), Location::caller());
         assert!(timer.on_started(&started("1")));
         timer.on_fired();
-        assert_eq!((timer.state, timer.outcome), (TimerState::Fired, Some(true)));
+        assert_eq!(
+            (timer.state, timer.outcome),
+            (TimerState::Fired, Some(true))
+        );
     }
 
     #[test]
@@ -176,6 +186,10 @@ mod tests {
         assert!(timer.cancel());
         assert_eq!(timer.state, TimerState::CancelIssued);
         timer.on_fired();
-        assert_eq!(timer.outcome, Some(false), "a fire after cancel changes nothing");
+        assert_eq!(
+            timer.outcome,
+            Some(false),
+            "a fire after cancel changes nothing"
+        );
     }
 }
