@@ -89,12 +89,30 @@ async fn run_worker() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("worker") {
-        return run_worker().await;
+        // Workflow tasks are short and CPU-light: one thread serves them without the
+        // cross-thread wake-ups a multi-threaded runtime pays on every RPC.
+        let flavor = std::env::var("BENCH_RUNTIME").unwrap_or_default();
+        let runtime = if flavor == "multi" {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+        };
+        return runtime.block_on(run_worker());
     }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(start_and_measure(args))
+}
+
+async fn start_and_measure(args: Vec<String>) -> anyhow::Result<()> {
     examples::init_tracing();
     let workflows: usize = args.first().map(|a| a.parse()).transpose()?.unwrap_or(500);
     let n: u32 = args.get(1).map(|a| a.parse()).transpose()?.unwrap_or(2);

@@ -112,7 +112,7 @@ fn info_of(task: &PollActivityTaskQueueResponse, shared: &Shared) -> ActivityInf
     }
 }
 
-async fn run_activity(
+pub(super) async fn run_activity(
     shared: Arc<Shared>,
     task: PollActivityTaskQueueResponse,
     _permit: OwnedSemaphorePermit,

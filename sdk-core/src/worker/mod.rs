@@ -38,6 +38,9 @@ pub struct WorkerOptions {
     pub shutdown_timeout: Duration,
     /// Start-to-close timeout of activities that set neither it nor schedule-to-close.
     pub default_activity_start_to_close: Duration,
+    /// Most activities one workflow task may ask the server to hand straight back to this
+    /// worker (eager dispatch, saving a poll each); 0 turns it off.
+    pub max_eager_activities_per_task: usize,
 }
 
 impl WorkerOptions {
@@ -51,6 +54,7 @@ impl WorkerOptions {
             max_concurrent_activities: 200,
             shutdown_timeout: Duration::from_secs(30),
             default_activity_start_to_close: Duration::from_secs(60),
+            max_eager_activities_per_task: 3,
         }
     }
 }
@@ -73,6 +77,8 @@ pub(crate) struct Shared {
     pub activities: HashMap<String, Arc<dyn ActivityFactory>>,
     pub data: AppData,
     pub default_activity_options: ActivityOptions,
+    /// Concurrency permits for activities; eager dispatch reserves from the same pool.
+    pub activity_slots: Arc<Semaphore>,
 }
 
 impl Shared {
@@ -157,6 +163,7 @@ impl Worker {
                 "pollers and concurrency limits must be at least 1".to_string(),
             ));
         }
+        let max_activities = o.max_concurrent_activities;
         let shared = Arc::new(Shared {
             default_activity_options: ActivityOptions {
                 start_to_close: Some(o.default_activity_start_to_close),
@@ -167,6 +174,7 @@ impl Worker {
             workflows: self.workflows,
             activities: self.activities,
             data: self.data,
+            activity_slots: Arc::new(Semaphore::new(max_activities)),
         });
         let shutdown = self.shutdown;
         tracing::info!(
@@ -177,7 +185,7 @@ impl Worker {
         );
 
         let workflow_slots = Arc::new(Semaphore::new(shared.options.max_concurrent_workflow_tasks));
-        let activity_slots = Arc::new(Semaphore::new(shared.options.max_concurrent_activities));
+        let activity_slots = shared.activity_slots.clone();
         let mut pollers = tokio::task::JoinSet::new();
         if !shared.workflows.is_empty() {
             for _ in 0..shared.options.workflow_pollers {

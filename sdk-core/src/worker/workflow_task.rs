@@ -2,6 +2,7 @@
 
 use super::{backoff_or_shutdown, long_poll, Shared, ShutdownHandle};
 use crate::connection::RetryOptions;
+use crate::proto::command::{command, Command};
 use crate::proto::common::WorkflowExecution;
 use crate::proto::enums::{QueryResultType, TaskQueueKind};
 use crate::proto::history::HistoryEvent;
@@ -100,7 +101,7 @@ async fn handle_task(
 }
 
 async fn answer_task(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     mut task: PollWorkflowTaskQueueResponse,
     execution: &WorkflowExecution,
     workflow_type: &str,
@@ -183,7 +184,7 @@ async fn answer_task(
 }
 
 async fn respond_completed(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     task: &PollWorkflowTaskQueueResponse,
     completion: TaskCompletion,
     query_results: HashMap<String, WorkflowQueryResult>,
@@ -196,23 +197,68 @@ async fn respond_completed(
             sdk_version: env!("CARGO_PKG_VERSION").to_string(),
             ..Default::default()
         });
+    let mut commands = completion.commands;
+    let eager_permits = request_eager_activities(shared, &mut commands);
     let request = RespondWorkflowTaskCompletedRequest {
         task_token: task.task_token.clone(),
-        commands: completion.commands,
+        commands,
         identity: shared.connection.identity().to_string(),
         namespace: shared.connection.namespace().to_string(),
         query_results,
         sdk_metadata,
         ..Default::default()
     };
-    shared
+    let response = shared
         .connection
         .call("RespondWorkflowTaskCompleted", |mut svc| {
             let request = request.clone();
             async move { svc.respond_workflow_task_completed(request).await }
         })
         .await?;
+    // Activities the server handed straight back run on the permits reserved for them; the
+    // rest of the permits go back to the pool.
+    for (activity, permit) in response.activity_tasks.into_iter().zip(eager_permits) {
+        tokio::spawn(super::activity_task::run_activity(
+            shared.clone(),
+            activity,
+            permit,
+        ));
+    }
     Ok(())
+}
+
+/// Marks up to `max_eager_activities_per_task` new activities of this worker's own task queue
+/// for eager dispatch, reserving an activity permit for each.
+fn request_eager_activities(
+    shared: &Arc<Shared>,
+    commands: &mut [Command],
+) -> Vec<OwnedSemaphorePermit> {
+    let mut permits = Vec::new();
+    for command in commands.iter_mut() {
+        if permits.len() >= shared.options.max_eager_activities_per_task {
+            break;
+        }
+        let Some(command::Attributes::ScheduleActivityTaskCommandAttributes(attributes)) =
+            &mut command.attributes
+        else {
+            continue;
+        };
+        let same_queue = attributes.task_queue.as_ref().map(|q| q.name.as_str())
+            == Some(shared.options.task_queue.as_str());
+        let registered = attributes
+            .activity_type
+            .as_ref()
+            .is_some_and(|t| shared.activities.contains_key(&t.name));
+        if !same_queue || !registered {
+            continue;
+        }
+        let Ok(permit) = shared.activity_slots.clone().try_acquire_owned() else {
+            break;
+        };
+        attributes.request_eager_execution = true;
+        permits.push(permit);
+    }
+    permits
 }
 
 async fn respond_failed(
