@@ -672,10 +672,19 @@ fn free_port() -> Result<u16, DevServerError> {
         })
 }
 
-/// Creates a new, empty, uniquely named directory under the system's temporary directory.
+/// Creates a new, empty, uniquely named directory for a throwaway server: on a memory-backed
+/// file system when the machine has one (the server's SQLite file then costs no disk syncs,
+/// like `start-dev`'s default in-memory store), else under the system's temporary directory.
 fn make_temp_dir() -> Result<PathBuf, DevServerError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let base = std::env::temp_dir();
+    let shm = Path::new("/dev/shm");
+    let base = if shm.is_dir()
+        && std::fs::metadata(shm).is_ok_and(|m| !m.permissions().readonly())
+    {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
     let mut last_error = None;
     for _ in 0..16 {
         let nanos = SystemTime::now()
