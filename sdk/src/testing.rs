@@ -678,8 +678,7 @@ fn free_port() -> Result<u16, DevServerError> {
 fn make_temp_dir() -> Result<PathBuf, DevServerError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let shm = Path::new("/dev/shm");
-    let base = if shm.is_dir()
-        && std::fs::metadata(shm).is_ok_and(|m| !m.permissions().readonly())
+    let base = if shm.is_dir() && std::fs::metadata(shm).is_ok_and(|m| !m.permissions().readonly())
     {
         shm.to_path_buf()
     } else {
