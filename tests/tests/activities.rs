@@ -7,23 +7,7 @@ use chronicle::FailureKind;
 use chronicle_core::proto::enums::EventType;
 use chronicle_core::proto::history::history_event::Attributes;
 use chronicle_tests::{unique_id, unique_task_queue};
-use common::{client, count, history, RunningWorker};
-
-#[activity]
-async fn compose_greeting(_ctx: ActivityContext, name: String) -> Result<String, ActivityError> {
-    Ok(format!("Hello, {name}!"))
-}
-
-#[derive(Default)]
-struct HelloWorkflow;
-
-#[workflow]
-impl HelloWorkflow {
-    #[run]
-    async fn run(ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
-        Ok(ctx.activity(compose_greeting, name).await?)
-    }
-}
+use common::{client, compose_greeting, count, history, HelloWorkflow, RunningWorker};
 
 #[tokio::test]
 async fn activity_result_reaches_the_client() {

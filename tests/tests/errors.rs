@@ -6,23 +6,9 @@ use chronicle::prelude::*;
 use chronicle_core::payload;
 use chronicle_core::proto::enums::EventType;
 use chronicle_tests::{unique_id, unique_task_queue};
-use common::{client, task_failure_message, wait_for_event, RunningWorker};
-
-#[activity]
-async fn compose_greeting(_ctx: ActivityContext, name: String) -> Result<String, ActivityError> {
-    Ok(format!("Hello, {name}!"))
-}
-
-#[derive(Default)]
-struct HelloWorkflow;
-
-#[workflow]
-impl HelloWorkflow {
-    #[run]
-    async fn run(ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
-        Ok(ctx.activity(compose_greeting, name).await?)
-    }
-}
+use common::{
+    client, compose_greeting, task_failure_message, wait_for_event, HelloWorkflow, RunningWorker,
+};
 
 /// An activity no worker of the queue implements.
 #[activity(name = "no_such_activity")]

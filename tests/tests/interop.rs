@@ -6,23 +6,7 @@ use chronicle::prelude::*;
 use chronicle_tests::{
     python_start_hello, server, unique_id, unique_task_queue, PythonActivityWorker,
 };
-use common::{client, RunningWorker};
-
-#[activity]
-async fn compose_greeting(_ctx: ActivityContext, name: String) -> Result<String, ActivityError> {
-    Ok(format!("Hello, {name}!"))
-}
-
-#[derive(Default)]
-struct HelloWorkflow;
-
-#[workflow]
-impl HelloWorkflow {
-    #[run]
-    async fn run(ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
-        Ok(ctx.activity(compose_greeting, name).await?)
-    }
-}
+use common::{client, compose_greeting, HelloWorkflow, RunningWorker};
 
 #[tokio::test]
 async fn python_client_starts_a_rust_workflow_by_name() {

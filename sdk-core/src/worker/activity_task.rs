@@ -1,12 +1,9 @@
 //! Activity tasks: poll, run the activity (panics become failed attempts), answer.
 
-use super::{backoff_or_shutdown, long_poll, Shared, ShutdownHandle};
+use super::{long_poll, poller, Shared, ShutdownHandle};
 use crate::activity::{ActivityContext, ActivityInfo, Heartbeater};
-use crate::connection::RetryOptions;
 use crate::failure::{panic_message, Failure};
 use crate::payload;
-use crate::proto::enums::TaskQueueKind;
-use crate::proto::taskqueue::TaskQueue;
 use crate::proto::workflowservice::{
     PollActivityTaskQueueRequest, PollActivityTaskQueueResponse,
     RespondActivityTaskCompletedRequest, RespondActivityTaskFailedRequest,
@@ -22,52 +19,26 @@ pub(super) async fn poll_loop(
     slots: Arc<Semaphore>,
     shutdown: ShutdownHandle,
 ) {
-    let retry = RetryOptions::default();
-    let mut failures = 0;
-    loop {
-        let permit = tokio::select! {
-            permit = slots.clone().acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-            _ = shutdown.requested() => return,
-        };
-        let request = PollActivityTaskQueueRequest {
-            namespace: shared.connection.namespace().to_string(),
-            task_queue: Some(TaskQueue {
-                name: shared.options.task_queue.clone(),
-                kind: TaskQueueKind::Normal as i32,
-                ..Default::default()
-            }),
-            identity: shared.connection.identity().to_string(),
-            ..Default::default()
-        };
-        let mut service = shared.connection.raw();
-        let polled = tokio::select! {
-            r = service.poll_activity_task_queue(long_poll(request)) => r,
-            _ = shutdown.requested() => return,
-        };
-        match polled {
-            Ok(response) => {
-                failures = 0;
-                let task = response.into_inner();
-                if task.task_token.is_empty() {
-                    continue;
-                }
-                tokio::spawn(run_activity(shared.clone(), task, permit));
-            }
-            Err(status) => {
-                drop(permit);
-                if status.code() != tonic::Code::DeadlineExceeded {
-                    tracing::warn!(%status, "activity task poll failed");
-                }
-                if backoff_or_shutdown(retry.delay(failures), &shutdown).await {
-                    return;
-                }
-                failures += 1;
-            }
-        }
-    }
+    poller::poll_loop(shared, slots, shutdown, "activity", poll_once, run_activity).await
+}
+
+/// One long poll; `None` when it expired without a task.
+async fn poll_once(
+    shared: Arc<Shared>,
+) -> Result<Option<PollActivityTaskQueueResponse>, tonic::Status> {
+    let request = PollActivityTaskQueueRequest {
+        namespace: shared.connection.namespace().to_string(),
+        task_queue: Some(poller::task_queue(&shared)),
+        identity: shared.connection.identity().to_string(),
+        ..Default::default()
+    };
+    let task = shared
+        .connection
+        .raw()
+        .poll_activity_task_queue(long_poll(request))
+        .await?
+        .into_inner();
+    Ok((!task.task_token.is_empty()).then_some(task))
 }
 
 fn info_of(task: &PollActivityTaskQueueResponse, shared: &Shared) -> ActivityInfo {

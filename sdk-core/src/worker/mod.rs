@@ -5,6 +5,7 @@
 //! server. Shutdown stops the pollers, then waits (bounded) for the handlers to finish.
 
 mod activity_task;
+mod poller;
 mod shutdown;
 mod workflow_task;
 
@@ -233,13 +234,5 @@ impl Worker {
         }
         tracing::info!(task_queue = %shared.options.task_queue, "worker stopped");
         Ok(())
-    }
-}
-
-/// Sleeps `delay` unless shutdown comes first; returns whether shutdown came.
-async fn backoff_or_shutdown(delay: Duration, shutdown: &ShutdownHandle) -> bool {
-    tokio::select! {
-        _ = tokio::time::sleep(delay) => false,
-        _ = shutdown.requested() => true,
     }
 }

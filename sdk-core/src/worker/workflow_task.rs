@@ -1,14 +1,12 @@
 //! Workflow tasks: poll, fetch the whole history, replay it through the run, answer.
 
-use super::{backoff_or_shutdown, long_poll, Shared, ShutdownHandle};
-use crate::connection::RetryOptions;
+use super::{long_poll, poller, Shared, ShutdownHandle};
 use crate::proto::command::{command, Command};
 use crate::proto::common::WorkflowExecution;
-use crate::proto::enums::{QueryResultType, TaskQueueKind};
+use crate::proto::enums::QueryResultType;
 use crate::proto::history::HistoryEvent;
 use crate::proto::query::WorkflowQueryResult;
 use crate::proto::sdk::WorkflowTaskCompletedMetadata;
-use crate::proto::taskqueue::TaskQueue;
 use crate::proto::workflowservice::{
     GetWorkflowExecutionHistoryRequest, PollWorkflowTaskQueueRequest,
     PollWorkflowTaskQueueResponse, RespondQueryTaskCompletedRequest,
@@ -27,52 +25,26 @@ pub(super) async fn poll_loop(
     slots: Arc<Semaphore>,
     shutdown: ShutdownHandle,
 ) {
-    let retry = RetryOptions::default();
-    let mut failures = 0;
-    loop {
-        let permit = tokio::select! {
-            permit = slots.clone().acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-            _ = shutdown.requested() => return,
-        };
-        let request = PollWorkflowTaskQueueRequest {
-            namespace: shared.connection.namespace().to_string(),
-            task_queue: Some(TaskQueue {
-                name: shared.options.task_queue.clone(),
-                kind: TaskQueueKind::Normal as i32,
-                ..Default::default()
-            }),
-            identity: shared.connection.identity().to_string(),
-            ..Default::default()
-        };
-        let mut service = shared.connection.raw();
-        let polled = tokio::select! {
-            r = service.poll_workflow_task_queue(long_poll(request)) => r,
-            _ = shutdown.requested() => return,
-        };
-        match polled {
-            Ok(response) => {
-                failures = 0;
-                let task = response.into_inner();
-                if task.task_token.is_empty() {
-                    continue; // the long poll expired without a task
-                }
-                tokio::spawn(handle_task(shared.clone(), task, permit));
-            }
-            Err(status) => {
-                drop(permit);
-                if status.code() != tonic::Code::DeadlineExceeded {
-                    tracing::warn!(%status, "workflow task poll failed");
-                }
-                if backoff_or_shutdown(retry.delay(failures), &shutdown).await {
-                    return;
-                }
-                failures += 1;
-            }
-        }
-    }
+    poller::poll_loop(shared, slots, shutdown, "workflow", poll_once, handle_task).await
+}
+
+/// One long poll; `None` when it expired without a task.
+async fn poll_once(
+    shared: Arc<Shared>,
+) -> Result<Option<PollWorkflowTaskQueueResponse>, tonic::Status> {
+    let request = PollWorkflowTaskQueueRequest {
+        namespace: shared.connection.namespace().to_string(),
+        task_queue: Some(poller::task_queue(&shared)),
+        identity: shared.connection.identity().to_string(),
+        ..Default::default()
+    };
+    let task = shared
+        .connection
+        .raw()
+        .poll_workflow_task_queue(long_poll(request))
+        .await?
+        .into_inner();
+    Ok((!task.task_token.is_empty()).then_some(task))
 }
 
 async fn handle_task(

@@ -2,12 +2,35 @@
 #![allow(dead_code)]
 
 use chronicle::client::WorkflowHandle;
-use chronicle::{Client, ConnectionOptions, ShutdownHandle, Worker, WorkerError};
+use chronicle::prelude::*;
+use chronicle::{ShutdownHandle, WorkerError};
 use chronicle_core::history::History;
 use chronicle_core::proto::enums::EventType;
 use chronicle_core::proto::history::{history_event::Attributes, HistoryEvent};
 use std::time::Duration;
 use tokio::task::JoinHandle;
+
+/// The activity of the hello workflow.
+#[activity]
+pub async fn compose_greeting(
+    _ctx: ActivityContext,
+    name: String,
+) -> Result<String, ActivityError> {
+    Ok(format!("Hello, {name}!"))
+}
+
+/// Greets `name` through one activity (type `HelloWorkflow`, as the examples and the Python
+/// interop scripts expect).
+#[derive(Default)]
+pub struct HelloWorkflow;
+
+#[workflow]
+impl HelloWorkflow {
+    #[run]
+    pub async fn run(ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
+        Ok(ctx.activity(compose_greeting, name).await?)
+    }
+}
 
 /// How long a test waits for something the server should do within seconds.
 pub const WAIT: Duration = Duration::from_secs(30);
