@@ -4,6 +4,11 @@
 //! sequence (default 2), waits for all, and prints workflows/s plus the worker's CPU time per
 //! workflow and peak RSS. The worker runs as a child process (this binary's `worker`
 //! subcommand) so that its figures exclude the starter's work. For measuring, not a test.
+//!
+//! Knobs: `BENCH_POLLERS` (pollers of each kind, default 4), `BENCH_RUNTIME=multi` (run the
+//! worker on tokio's multi-threaded runtime instead of a current-thread one), and
+//! `TEMPORAL_ADDRESS` (use that server; by default one at 127.0.0.1:7233, else a dev server the
+//! bench starts with its data on tmpfs).
 
 use chronicle::prelude::*;
 use std::future::IntoFuture;
@@ -81,8 +86,12 @@ async fn run_worker() -> anyhow::Result<()> {
         .configure(|o| {
             o.max_concurrent_workflow_tasks = 1000;
             o.max_concurrent_activities = 1000;
-            o.workflow_pollers = 4;
-            o.activity_pollers = 4;
+            let pollers = std::env::var("BENCH_POLLERS")
+                .ok()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(4);
+            o.workflow_pollers = pollers;
+            o.activity_pollers = pollers;
         });
     println!("READY");
     worker.run_until_ctrl_c().await?;
