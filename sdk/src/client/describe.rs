@@ -1,8 +1,8 @@
 //! [`WorkflowDescription`]: what `DescribeWorkflowExecution` tells about a workflow.
 
-use super::system_time;
 use chronicle_core::payload::{self, Payload};
 use chronicle_core::proto::enums::{PendingActivityState, WorkflowExecutionStatus};
+use chronicle_core::proto::system_time;
 use chronicle_core::proto::workflow::PendingActivityInfo;
 use chronicle_core::proto::workflowservice::DescribeWorkflowExecutionResponse;
 use chronicle_core::Failure;
@@ -127,9 +127,9 @@ impl PendingActivity {
             attempt: u32::try_from(info.attempt).unwrap_or(0),
             maximum_attempts: u32::try_from(info.maximum_attempts).unwrap_or(0),
             last_failure: info.last_failure.clone().map(Failure::from),
-            scheduled_time: info.scheduled_time.and_then(system_time),
-            last_started_time: info.last_started_time.and_then(system_time),
-            last_heartbeat_time: info.last_heartbeat_time.and_then(system_time),
+            scheduled_time: info.scheduled_time.as_ref().map(system_time),
+            last_started_time: info.last_started_time.as_ref().map(system_time),
+            last_heartbeat_time: info.last_heartbeat_time.as_ref().map(system_time),
             heartbeat_details: payload::from_payloads(info.heartbeat_details.clone()),
             last_worker_identity: info.last_worker_identity.clone(),
         }
@@ -193,8 +193,8 @@ impl WorkflowDescription {
                 .unwrap_or_default(),
             status: WorkflowStatus::from_proto(info.status),
             task_queue: info.task_queue.clone(),
-            start_time: info.start_time.and_then(system_time),
-            close_time: info.close_time.and_then(system_time),
+            start_time: info.start_time.as_ref().map(system_time),
+            close_time: info.close_time.as_ref().map(system_time),
             history_length: u64::try_from(info.history_length).unwrap_or(0),
             pending_activities: raw
                 .pending_activities

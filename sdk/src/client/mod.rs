@@ -36,7 +36,7 @@ use chronicle_core::{Connection, ConnectionOptions};
 use start::StartSpec;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// A client of one Temporal namespace. Cheap to clone; clones share the connection.
 ///
@@ -201,20 +201,6 @@ pub(crate) fn request_id() -> String {
     )
 }
 
-/// A `std::time::Duration` as the protobuf duration the generated messages use (`None` only for
-/// durations too long for protobuf, beyond 292 billion years).
-pub(crate) fn proto_duration<T: TryFrom<Duration>>(d: Duration) -> Option<T> {
-    T::try_from(d).ok()
-}
-
-/// A protobuf timestamp as `SystemTime` (`None` when out of the platform's range).
-pub(crate) fn system_time<T>(t: T) -> Option<SystemTime>
-where
-    SystemTime: TryFrom<T>,
-{
-    SystemTime::try_from(t).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +210,7 @@ mod tests {
     };
     use chronicle_core::retry_policy::RetryPolicy;
     use chronicle_core::PayloadError;
+    use std::time::Duration;
 
     #[test]
     fn request_ids_are_unique_uuids() {

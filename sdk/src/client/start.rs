@@ -1,9 +1,10 @@
 //! Starting a workflow: the [`StartWorkflow`] builder.
 
 use super::handle::WorkflowHandle;
-use super::{proto_duration, request_id, ClientError};
+use super::{request_id, ClientError};
 use chronicle_core::payload::{self, Payload, PayloadError};
 use chronicle_core::proto::common::WorkflowType;
+use chronicle_core::proto::duration;
 use chronicle_core::proto::enums::{
     TaskQueueKind, WorkflowIdConflictPolicy as PbConflict, WorkflowIdReusePolicy as PbReuse,
 };
@@ -150,10 +151,10 @@ impl StartSpec {
                 ..Default::default()
             }),
             input: payload::to_payloads(input),
-            workflow_execution_timeout: self.execution_timeout.and_then(proto_duration),
-            workflow_run_timeout: self.run_timeout.and_then(proto_duration),
-            workflow_task_timeout: self.task_timeout.and_then(proto_duration),
-            workflow_start_delay: self.start_delay.and_then(proto_duration),
+            workflow_execution_timeout: self.execution_timeout.map(duration),
+            workflow_run_timeout: self.run_timeout.map(duration),
+            workflow_task_timeout: self.task_timeout.map(duration),
+            workflow_start_delay: self.start_delay.map(duration),
             identity: identity.to_string(),
             request_id,
             retry_policy: self.retry_policy.as_ref().map(RetryPolicy::to_proto),
