@@ -269,3 +269,48 @@ async fn arguments_panics_and_timeouts() {
     );
     worker.stop().await;
 }
+
+/// Waits twice before answering: on tokio's blocking pool (as activities around synchronous
+/// libraries do) and on a timer. Guards against attempts that are not resumed after `Pending`.
+#[activity]
+async fn blocking_work(_ctx: ActivityContext, n: u64) -> Result<u64, ActivityError> {
+    let tripled = tokio::task::spawn_blocking(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        n * 3
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    Ok(tripled)
+}
+
+#[derive(Default)]
+struct BlockingWorkflow;
+
+#[workflow]
+impl BlockingWorkflow {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, n: u64) -> WorkflowResult<u64> {
+        Ok(ctx
+            .activity(blocking_work, n)
+            .start_to_close(Duration::from_secs(5))
+            .retry_policy(RetryPolicy::no_retries())
+            .await?)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activities_can_await_the_blocking_pool() {
+    let client = client().await;
+    let queue = unique_task_queue("blocking");
+    let worker = RunningWorker::spawn(
+        Worker::new(&client, &queue)
+            .register_workflow::<BlockingWorkflow>()
+            .register_activity(blocking_work),
+    );
+    let handle = client
+        .start(BlockingWorkflow::run, 14, unique_id("blocking"), &queue)
+        .await
+        .unwrap();
+    assert_eq!(handle.result().await.unwrap(), 42);
+    worker.stop().await;
+}

@@ -59,6 +59,15 @@ async fn heartbeat_details_carry_over_to_the_next_attempt() {
         6,
         "resumed after the last recorded step (5)"
     );
+    // Attempt 1 really ran to its error after waiting (it did not just time out).
+    let last_failure = history(&handle).await.events().iter().find_map(|e| match &e.attributes {
+        Some(chronicle_core::proto::history::history_event::Attributes::ActivityTaskStartedEventAttributes(a)) => a.last_failure.clone(),
+        _ => None,
+    });
+    assert_eq!(
+        last_failure.map(|f| f.message),
+        Some("interrupted half way".to_string())
+    );
     worker.stop().await;
 }
 

@@ -49,9 +49,9 @@ pub struct ActivityInfo {
     pub current_attempt_scheduled_time: Option<SystemTime>,
     /// When this attempt started.
     pub started_time: Option<SystemTime>,
-    /// The start-to-close timeout.
+    /// The start-to-close timeout (`None` when unset; the server sends unset as zero).
     pub start_to_close_timeout: Option<Duration>,
-    /// The schedule-to-close timeout.
+    /// The schedule-to-close timeout (`None` when unset).
     pub schedule_to_close_timeout: Option<Duration>,
     /// The heartbeat timeout.
     pub heartbeat_timeout: Option<Duration>,

@@ -8,8 +8,6 @@ use crate::proto::workflowservice::{
     PollActivityTaskQueueRequest, PollActivityTaskQueueResponse,
     RespondActivityTaskCompletedRequest, RespondActivityTaskFailedRequest,
 };
-use futures::FutureExt;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -41,7 +39,7 @@ async fn poll_once(
     Ok((!task.task_token.is_empty()).then_some(task))
 }
 
-fn info_of(task: &PollActivityTaskQueueResponse, shared: &Shared) -> ActivityInfo {
+fn info_of(task: &PollActivityTaskQueueResponse, task_queue: &str) -> ActivityInfo {
     let execution = task.workflow_execution.clone().unwrap_or_default();
     ActivityInfo {
         activity_id: task.activity_id.clone(),
@@ -59,7 +57,7 @@ fn info_of(task: &PollActivityTaskQueueResponse, shared: &Shared) -> ActivityInf
             .map(|t| t.name.clone())
             .unwrap_or_default(),
         namespace: task.workflow_namespace.clone(),
-        task_queue: shared.options.task_queue.clone(),
+        task_queue: task_queue.to_string(),
         scheduled_time: task.scheduled_time.as_ref().map(crate::proto::system_time),
         current_attempt_scheduled_time: task
             .current_attempt_scheduled_time
@@ -69,11 +67,13 @@ fn info_of(task: &PollActivityTaskQueueResponse, shared: &Shared) -> ActivityInf
         start_to_close_timeout: task
             .start_to_close_timeout
             .as_ref()
-            .map(crate::proto::std_duration),
+            .map(crate::proto::std_duration)
+            .filter(|d| !d.is_zero()),
         schedule_to_close_timeout: task
             .schedule_to_close_timeout
             .as_ref()
-            .map(crate::proto::std_duration),
+            .map(crate::proto::std_duration)
+            .filter(|d| !d.is_zero()),
         heartbeat_timeout: task
             .heartbeat_timeout
             .as_ref()
@@ -88,7 +88,7 @@ pub(super) async fn run_activity(
     task: PollActivityTaskQueueResponse,
     _permit: OwnedSemaphorePermit,
 ) {
-    let info = info_of(&task, &shared);
+    let info = info_of(&task, &shared.options.task_queue);
     let heartbeater = Heartbeater::new(
         shared.connection.clone(),
         task.task_token.clone(),
@@ -113,23 +113,32 @@ pub(super) async fn run_activity(
             "NotFoundError",
         )),
         Some(factory) => {
-            let attempt = AssertUnwindSafe(factory.execute(ctx, input)).catch_unwind();
-            // Past its deadline the server has already timed the attempt out: stop the work
-            // rather than let it run on unobserved.
+            // The attempt runs as its own task: its wake-ups and panics stay its own, and it
+            // can be aborted when its deadline passes (the server has timed it out by then, so
+            // stopping the work is better than letting it run on unobserved).
+            let mut attempt = tokio::spawn(factory.execute(ctx, input));
             let remaining = info
                 .deadline()
                 .map(|d| d.duration_since(SystemTime::now()).unwrap_or_default());
             let outcome = match remaining {
-                Some(remaining) => tokio::time::timeout(remaining, attempt).await,
-                None => Ok(attempt.await),
+                Some(remaining) => tokio::select! {
+                    biased;
+                    joined = &mut attempt => Some(joined),
+                    _ = tokio::time::sleep(remaining) => None,
+                },
+                None => Some((&mut attempt).await),
             };
             match outcome {
-                Ok(Ok(result)) => result,
-                Ok(Err(panic)) => Err(Failure::application(
-                    format!("activity panicked: {}", panic_message(panic.as_ref())),
+                Some(Ok(result)) => result,
+                Some(Err(joined)) => Err(Failure::application(
+                    match joined.try_into_panic() {
+                        Ok(panic) => format!("activity panicked: {}", panic_message(panic.as_ref())),
+                        Err(other) => format!("activity task ended abnormally: {other}"),
+                    },
                     "Panic",
                 )),
-                Err(_elapsed) => {
+                None => {
+                    attempt.abort();
                     heartbeater.finish();
                     tracing::warn!(
                         activity_type = %activity_type,
@@ -201,5 +210,33 @@ fn names(list: &[String]) -> String {
         "none".to_string()
     } else {
         list.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_timeouts_are_unset_and_do_not_make_a_deadline() {
+        let started = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
+        let task = PollActivityTaskQueueResponse {
+            scheduled_time: Some(crate::proto::timestamp(started)),
+            started_time: Some(crate::proto::timestamp(started)),
+            // What the server sends for timeouts the workflow did not set.
+            schedule_to_close_timeout: Some(crate::proto::duration(std::time::Duration::ZERO)),
+            heartbeat_timeout: Some(crate::proto::duration(std::time::Duration::ZERO)),
+            start_to_close_timeout: Some(crate::proto::duration(std::time::Duration::from_secs(
+                10,
+            ))),
+            ..Default::default()
+        };
+        let info = info_of(&task, "q");
+        assert_eq!(info.schedule_to_close_timeout, None);
+        assert_eq!(info.heartbeat_timeout, None);
+        assert_eq!(
+            info.deadline(),
+            Some(started + std::time::Duration::from_secs(10))
+        );
     }
 }
