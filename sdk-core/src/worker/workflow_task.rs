@@ -17,6 +17,7 @@ use crate::workflow::{TaskFailure, TaskFailureKind};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 
 const SDK_NAME: &str = "chronicle-rust";
 
@@ -65,9 +66,10 @@ async fn handle_task(
         workflow_type = %workflow_type,
         attempt = task.attempt,
     );
-    let _enter = span.enter();
-    drop(_enter);
-    if let Err(status) = answer_task(&shared, task, &execution, &workflow_type).await {
+    let answered = answer_task(&shared, task, &execution, &workflow_type)
+        .instrument(span.clone())
+        .await;
+    if let Err(status) = answered {
         tracing::warn!(parent: &span, %status, "could not answer workflow task; the server will retry it");
     }
 }

@@ -59,7 +59,8 @@ pub struct WorkflowRun {
     executor: Option<Executor>,
     pending_input: Option<Vec<crate::payload::Payload>>,
     finished: bool,
-    completed_tasks: usize,
+    /// Whether any workflow task of this run completed before the one being answered.
+    task_completed_before: bool,
 }
 
 /// Processes a workflow task: replays `history` and returns the commands for its last task.
@@ -136,7 +137,7 @@ impl WorkflowRun {
             executor: None,
             pending_input: Some(payload::from_payloads(started.input.clone())),
             finished: false,
-            completed_tasks: 0,
+            task_completed_before: false,
         })
     }
 
@@ -156,7 +157,7 @@ impl WorkflowRun {
                 if next == Some(EventType::WorkflowTaskCompleted as i32) {
                     check_sdk_flags(&events[i + 1])?;
                     self.activate(factory, event, true)?;
-                    self.completed_tasks += 1;
+                    self.task_completed_before = true;
                     i += 2;
                     while i < events.len() && is_command_event(&events[i]) {
                         self.match_command_event(&events[i])?;
@@ -171,7 +172,7 @@ impl WorkflowRun {
                     let commands = state.outbox.iter().map(|o| state.command(*o)).collect();
                     return Ok(Some(TaskCompletion {
                         commands,
-                        first_task: self.completed_tasks == 0,
+                        first_task: !self.task_completed_before,
                         finished: self.finished,
                     }));
                 }
