@@ -1,6 +1,8 @@
 //! Shared plumbing for the example binaries: logging, connecting (starting a local dev server
 //! when none is running), and the `worker` / `start` / both-in-one-process subcommands.
 
+pub mod invoice;
+
 use chronicle::testing::{connect_or_start_dev_server, DevServer};
 use chronicle::{Client, Worker};
 use std::future::Future;
@@ -38,6 +40,19 @@ pub fn workflow_id(prefix: &str) -> String {
     format!("{prefix}-{millis}")
 }
 
+/// Runs `body` while `worker` runs in the same process, then stops the worker.
+pub async fn with_worker<T>(
+    worker: Worker,
+    body: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::spawn(worker.run());
+    let outcome = body.await;
+    shutdown.shutdown();
+    running.await??;
+    outcome
+}
+
 /// Runs an example's command line: `worker` runs the worker until ctrl-c, `start [ARGS]` runs
 /// the starter, and no subcommand runs both in one process and stops the worker afterwards.
 pub async fn run_example<S, Fut>(
@@ -62,15 +77,7 @@ where
             make_worker(&client).run_until_ctrl_c().await?;
         }
         "start" => start(client, args).await?,
-        "" => {
-            let worker = make_worker(&client);
-            let shutdown = worker.shutdown_handle();
-            let running = tokio::spawn(worker.run());
-            let outcome = start(client, args).await;
-            shutdown.shutdown();
-            running.await??;
-            outcome?;
-        }
+        "" => with_worker(make_worker(&client), start(client, args)).await?,
         other => {
             anyhow::bail!("unknown subcommand {other:?}: expected `worker`, `start`, or nothing")
         }

@@ -10,7 +10,7 @@ use chronicle_core::proto::command::command::Attributes as CommandAttributes;
 use chronicle_core::proto::history::history_event::Attributes;
 use chronicle_core::workflow::run::{RunContext, WorkflowRun};
 use chronicle_core::workflow::{
-    ActivityOptions, ActivityRequest, RunHandle, TaskFailureKind, WorkflowFactory,
+    ActivityOptions, ActivityRequest, RunHandle, TaskFailureKind, WorkflowFactory, WorkflowInstance,
 };
 use futures::future::{join_all, LocalBoxFuture};
 use std::time::Duration;
@@ -60,12 +60,8 @@ impl WorkflowFactory for Workflow {
     fn name(&self) -> &str {
         self.name
     }
-    fn start(
-        &self,
-        run: RunHandle,
-        _input: Vec<Payload>,
-    ) -> LocalBoxFuture<'static, Result<Vec<Payload>, Failure>> {
-        (self.body)(run)
+    fn instantiate(&self, run: RunHandle, _input: Vec<Payload>) -> WorkflowInstance {
+        WorkflowInstance::new((self.body)(run))
     }
 }
 

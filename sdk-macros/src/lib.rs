@@ -1,4 +1,5 @@
-//! Attribute macros for Chronicle: `#[activity]`, `#[workflow]` and `#[run]`.
+//! Attribute macros for Chronicle: `#[activity]`, `#[workflow]`, and the `#[run]`, `#[signal]`
+//! and `#[query]` marks inside it.
 //!
 //! Use them through the `chronicle` crate (`use chronicle::prelude::*;`), never directly: the
 //! generated code refers to `::chronicle`.
@@ -15,6 +16,7 @@ mod activity;
 mod attr;
 mod codec;
 mod diag;
+mod handler;
 mod signature;
 mod workflow;
 
@@ -83,4 +85,45 @@ pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn run(args: TokenStream, item: TokenStream) -> TokenStream {
     workflow::expand_run(args.into(), item.into()).into()
+}
+
+/// Marks a signal handler of a `#[workflow]` impl block.
+///
+/// ```ignore
+/// #[signal]
+/// fn payment_received(&mut self, payment: Payment) {
+///     self.paid = Some(payment);
+/// }
+/// ```
+///
+/// A signal handler is a synchronous method taking `&mut self` and the signal's arguments
+/// (owned serde types, one payload each), returning nothing. It runs when the workflow meets
+/// the signal in its history, in history order, before the run function next resumes; the run
+/// function reacts with `ctx.wait_until(..)`. Clients send it with
+/// `handle.signal(MyWorkflow::payment_received, payment)`.
+///
+/// `#[signal(name = "wire_name")]` sets the signal name on the wire (default: the method name).
+#[proc_macro_attribute]
+pub fn signal(args: TokenStream, item: TokenStream) -> TokenStream {
+    workflow::expand_handler(handler::Kind::Signal, args.into(), item.into()).into()
+}
+
+/// Marks a query handler of a `#[workflow]` impl block.
+///
+/// ```ignore
+/// #[query]
+/// fn status(&self) -> InvoiceStatus {
+///     self.status.clone()
+/// }
+/// ```
+///
+/// A query handler is a synchronous method taking `&self` and the query's arguments, returning
+/// the answer (a serde type). It cannot change the state or issue commands. It answers while
+/// the workflow runs and after it has closed. Clients ask with
+/// `handle.query(MyWorkflow::status, ()).await`.
+///
+/// `#[query(name = "wire_name")]` sets the query name on the wire (default: the method name).
+#[proc_macro_attribute]
+pub fn query(args: TokenStream, item: TokenStream) -> TokenStream {
+    workflow::expand_handler(handler::Kind::Query, args.into(), item.into()).into()
 }

@@ -170,7 +170,7 @@ pub(crate) fn is_context(ty: &Type, context: &str) -> bool {
 }
 
 /// Looks through parentheses and the invisible groups of `macro_rules!` fragments.
-fn strip_groups(ty: &Type) -> &Type {
+pub(crate) fn strip_groups(ty: &Type) -> &Type {
     match ty {
         Type::Group(group) => strip_groups(&group.elem),
         Type::Paren(paren) => strip_groups(&paren.elem),
@@ -178,7 +178,7 @@ fn strip_groups(ty: &Type) -> &Type {
     }
 }
 
-fn check_pattern(pat: &Pat, errors: &mut Errors) {
+pub(crate) fn check_pattern(pat: &Pat, errors: &mut Errors) {
     match pat {
         Pat::Ident(ident) if ident.subpat.is_none() => {}
         Pat::Wild(_) => {}
@@ -191,7 +191,7 @@ fn check_pattern(pat: &Pat, errors: &mut Errors) {
 }
 
 /// Reports the first borrowed or `impl Trait` type inside `ty`.
-fn check_owned(ty: &Type, owner: &str, role: &str, errors: &mut Errors) {
+pub(crate) fn check_owned(ty: &Type, owner: &str, role: &str, errors: &mut Errors) {
     #[derive(Default)]
     struct Finder<'a> {
         reference: Option<&'a syn::TypeReference>,

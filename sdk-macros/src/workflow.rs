@@ -1,12 +1,13 @@
 //! `#[workflow]`: implements `WorkflowDefinition` for the type of an inherent impl block, from
 //! the method marked `#[run]`.
 //!
-//! Parse (`ItemImpl`) → collect the marked methods ([`take_markers`]) → validate ([`Workflow`])
-//! → expand ([`generate`]). `#[signal]` and `#[query]` will be further [`Marker`]s.
+//! Parse (`ItemImpl`) → collect the marked methods ([`take_markers`]) → validate ([`Workflow`],
+//! handlers in [`crate::handler`]) → expand ([`generate`]).
 
 use crate::attr::{self, MacroKind};
 use crate::codec;
 use crate::diag::{Errors, Failure};
+use crate::handler::{self, Handler};
 use crate::signature::{self, FnRules, Params};
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
@@ -52,11 +53,43 @@ pub(crate) fn expand_run(args: TokenStream, item: TokenStream) -> TokenStream {
     Failure::new(error, item).into_tokens()
 }
 
+/// `#[signal]` or `#[query]` on its own: like `#[run]`, only a mark for `#[workflow]`; its
+/// arguments are still checked.
+pub(crate) fn expand_handler(
+    kind: handler::Kind,
+    args: TokenStream,
+    item: TokenStream,
+) -> TokenStream {
+    let mut errors = Errors::new();
+    attr::parse(args, handler_macro_kind(kind), &mut errors);
+    match errors.finish() {
+        Ok(()) => item,
+        Err(error) => Failure::new(error, item).into_tokens(),
+    }
+}
+
+fn handler_macro_kind(kind: handler::Kind) -> MacroKind {
+    match kind {
+        handler::Kind::Signal => MacroKind {
+            attr: "signal",
+            defines: "signal",
+            example: "payment_received",
+        },
+        handler::Kind::Query => MacroKind {
+            attr: "query",
+            defines: "query",
+            example: "status",
+        },
+    }
+}
+
 /// An attribute marking a method of a `#[workflow]` impl block.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Marker {
     /// `#[run]`: the workflow's entry point.
     Run,
+    /// `#[signal]` or `#[query]`: a handler.
+    Handler(handler::Kind),
 }
 
 impl Marker {
@@ -71,6 +104,8 @@ impl Marker {
         };
         match last.to_string().as_str() {
             "run" => Some(Self::Run),
+            "signal" => Some(Self::Handler(handler::Kind::Signal)),
+            "query" => Some(Self::Handler(handler::Kind::Query)),
             _ => None,
         }
     }
@@ -78,6 +113,7 @@ impl Marker {
     fn name(self) -> &'static str {
         match self {
             Self::Run => "run",
+            Self::Handler(kind) => kind.attr(),
         }
     }
 }
@@ -106,22 +142,37 @@ fn take_markers(item: &mut ItemImpl, errors: &mut Errors) -> Vec<Marked> {
                 continue;
             };
             let name = marker.name();
-            if !matches!(attr.meta, Meta::Path(_)) {
+            if marker == Marker::Run && !matches!(attr.meta, Meta::Path(_)) {
                 errors.spanned(&attr.meta, format!("#[{name}] takes no arguments"));
             }
+            let earlier = marked.iter().find(|m| m.index == index);
             if !is_fn {
+                let example = match marker {
+                    Marker::Run => {
+                        "`#[run] async fn run(ctx: WorkflowContext<Self>, ..) -> WorkflowResult<T>`"
+                    }
+                    Marker::Handler(handler::Kind::Signal) => {
+                        "`#[signal] fn approve(&mut self, by: String)`"
+                    }
+                    Marker::Handler(handler::Kind::Query) => {
+                        "`#[query] fn status(&self) -> Status`"
+                    }
+                };
                 errors.spanned(
                     &attr,
-                    format!(
-                        "#[{name}] goes on a function of the impl block, as in `#[run] async fn \
-                         run(ctx: WorkflowContext<Self>, ..) -> WorkflowResult<T>`"
-                    ),
+                    format!("#[{name}] goes on a function of the impl block, as in {example}"),
                 );
-            } else if marked
-                .iter()
-                .any(|m| m.index == index && m.marker == marker)
-            {
-                errors.spanned(&attr, format!("duplicate #[{name}] on the same function"));
+            } else if let Some(earlier) = earlier {
+                let message = if earlier.marker == marker {
+                    format!("duplicate #[{name}] on the same function")
+                } else {
+                    format!(
+                        "a function is either #[run], #[signal] or #[query]: this one is already \
+                         #[{}]",
+                        earlier.marker.name()
+                    )
+                };
+                errors.spanned(&attr, message);
             } else {
                 marked.push(Marked {
                     marker,
@@ -154,6 +205,8 @@ struct Workflow {
     /// The `#[run]` function's name.
     run: Ident,
     params: Params,
+    /// `#[signal]` and `#[query]` methods.
+    handlers: Vec<Handler>,
 }
 
 fn analyze(args: TokenStream, tokens: TokenStream) -> Result<Workflow, Failure> {
@@ -236,15 +289,60 @@ fn analyze(args: TokenStream, tokens: TokenStream) -> Result<Workflow, Failure> 
         },
     };
 
+    let handlers = if is_trait_impl {
+        Vec::new()
+    } else {
+        check_handlers(&item, &marked, &mut errors)
+    };
+
     match (errors.len(), name, run) {
         (0, Some(name), Some((run, params))) => Ok(Workflow {
             item,
             name,
             run,
             params,
+            handlers,
         }),
         _ => Err(failure(errors, item)),
     }
+}
+
+/// Validates the `#[signal]` and `#[query]` methods: their arguments, signatures and names.
+fn check_handlers(item: &ItemImpl, marked: &[Marked], errors: &mut Errors) -> Vec<Handler> {
+    let mut handlers = Vec::new();
+    for mark in marked {
+        let Marker::Handler(kind) = mark.marker else {
+            continue;
+        };
+        let Some(ImplItem::Fn(function)) = item.items.get(mark.index) else {
+            continue;
+        };
+        let args = match &mark.attr.meta {
+            Meta::List(list) => list.tokens.clone(),
+            Meta::Path(_) => TokenStream::new(),
+            Meta::NameValue(nv) => {
+                errors.spanned(
+                    nv,
+                    format!(
+                        "write the arguments in parentheses, as in `#[{}(name = \"...\")]`",
+                        kind.attr()
+                    ),
+                );
+                continue;
+            }
+        };
+        let wire_name = attr::parse(args, handler_macro_kind(kind), errors)
+            .name
+            .unwrap_or_else(|| {
+                let method = &function.sig.ident;
+                LitStr::new(&method.unraw().to_string(), method.span())
+            });
+        if let Some(handler) = handler::check(kind, &function.sig, wire_name, errors) {
+            handlers.push(handler);
+        }
+    }
+    handler::check_names(&handlers, errors);
+    handlers
 }
 
 fn failure(errors: Errors, fallback: impl quote::ToTokens) -> Failure {
@@ -300,7 +398,9 @@ fn generate(workflow: &Workflow) -> TokenStream {
         name,
         run,
         params,
+        handlers,
     } = workflow;
+    let handler_items = handler::generate(handlers);
     let self_ty = &item.self_ty;
     let cfgs = item.attrs.iter().filter(|attr| attr.path().is_ident("cfg"));
     let input_type = codec::input_type(&params.args);
@@ -349,6 +449,8 @@ fn generate(workflow: &Workflow) -> TokenStream {
                 #decode_input
 
                 #run_fn
+
+                #handler_items
             }
         };
     }

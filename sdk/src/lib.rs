@@ -24,6 +24,7 @@
 pub mod client;
 mod definition;
 mod error;
+mod handlers;
 pub mod testing;
 mod worker;
 mod workflow;
@@ -35,18 +36,21 @@ pub use chronicle_core::payload::PayloadError;
 pub use chronicle_core::retry_policy::RetryPolicy;
 pub use chronicle_core::workflow::ActivityCancellationType;
 pub use chronicle_core::workflow::WorkflowInfo;
-pub use chronicle_macros::{activity, run, workflow};
+pub use chronicle_macros::{activity, query, run, signal, workflow};
 pub use client::{Client, WorkflowHandle};
 pub use definition::{ActivityDefinition, RunFn, WorkflowDefinition};
 pub use error::{ActivityError, ActivityFailure, WorkflowError, WorkflowResult};
+pub use handlers::{NotAHandler, QueryFn, SignalFn};
 pub use worker::{ShutdownHandle, Worker, WorkerError, WorkerOptions};
-pub use workflow::{ActivityCall, ActivityFuture, Timer, WorkflowContext};
+pub use workflow::{
+    ActivityCall, ActivityFuture, Timer, WaitUntil, WaitUntilTimeout, WorkflowContext,
+};
 
 /// Everything a workflow or activity module usually needs.
 pub mod prelude {
     pub use crate::{
-        activity, run, workflow, ActivityContext, ActivityError, Client, ConnectionOptions,
-        RetryPolicy, Worker, WorkflowContext, WorkflowError, WorkflowResult,
+        activity, query, run, signal, workflow, ActivityContext, ActivityError, Client,
+        ConnectionOptions, RetryPolicy, Worker, WorkflowContext, WorkflowError, WorkflowResult,
     };
     pub use std::time::Duration;
 }
@@ -57,9 +61,11 @@ pub mod __private {
     pub use crate::definition::{
         ActivityDefinition, ActivityReturn, WorkflowDefinition, WorkflowReturn,
     };
+    pub use crate::handlers::{encode_answer, type_id_of, DecodeArgs};
     pub use crate::{ActivityContext, ActivityError, WorkflowContext, WorkflowError};
     pub use chronicle_core::payload::{self, ArgReader, Payload, PayloadError};
     pub use futures::future::{BoxFuture, LocalBoxFuture};
+    pub use std::any::TypeId;
     pub use std::boxed::Box;
     pub use std::option::Option::{self, None, Some};
     pub use std::result::Result::{self, Err, Ok};

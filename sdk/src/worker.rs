@@ -6,9 +6,12 @@ use crate::workflow::WorkflowContext;
 use crate::Client;
 use chronicle_core::activity::{ActivityContext, ActivityFactory};
 use chronicle_core::failure::Failure;
-use chronicle_core::payload::{self, Payload};
-use chronicle_core::workflow::{RunHandle, WorkflowFactory};
-use futures::future::{BoxFuture, LocalBoxFuture};
+use chronicle_core::payload::{self, Payload, PayloadError};
+use chronicle_core::workflow::{
+    HandlerError, HandlerKind, RunHandle, WorkflowFactory, WorkflowFuture, WorkflowHandlers,
+    WorkflowInstance,
+};
+use futures::future::BoxFuture;
 use futures::FutureExt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -102,27 +105,56 @@ impl<W: WorkflowDefinition> WorkflowFactory for WorkflowRegistration<W> {
         W::NAME
     }
 
-    fn start(
-        &self,
-        run: RunHandle,
-        input: Vec<Payload>,
-    ) -> LocalBoxFuture<'static, Result<Vec<Payload>, Failure>> {
-        let input = match W::decode_input(input) {
-            Ok(input) => input,
+    fn instantiate(&self, run: RunHandle, input: Vec<Payload>) -> WorkflowInstance {
+        let ctx = WorkflowContext::new(run, W::default());
+        let handlers = Box::new(Handlers { ctx: ctx.clone() });
+        let future: WorkflowFuture = match W::decode_input(input) {
+            Ok(input) => Box::pin(async move {
+                let output = W::run(ctx, input).await.map_err(|e| e.into_failure())?;
+                encode_output(&output, W::NAME)
+            }),
             Err(e) => {
                 let failure = Failure::application(
                     format!("workflow {} could not decode its input: {e}", W::NAME),
                     "PayloadError",
                 )
                 .with_non_retryable(true);
-                return Box::pin(std::future::ready(Err(failure)));
+                Box::pin(std::future::ready(Err(failure)))
             }
         };
-        let ctx = WorkflowContext::new(run, W::default());
-        Box::pin(async move {
-            let output = W::run(ctx, input).await.map_err(|e| e.into_failure())?;
-            encode_output(&output, W::NAME)
-        })
+        WorkflowInstance { future, handlers }
+    }
+}
+
+/// A run's signal and query handlers: the workflow's generated dispatch over its state.
+struct Handlers<W> {
+    ctx: WorkflowContext<W>,
+}
+
+impl<W: WorkflowDefinition> WorkflowHandlers for Handlers<W> {
+    fn signal(&self, name: &str, input: Vec<Payload>) -> Result<(), HandlerError> {
+        let handled = self.ctx.update(|state| state.handle_signal(name, input));
+        match handled {
+            None => Err(HandlerError::unknown(HandlerKind::Signal, name, W::SIGNALS)),
+            Some(Err(e)) => Err(payload_error(HandlerKind::Signal, name, e)),
+            Some(Ok(())) => Ok(()),
+        }
+    }
+
+    fn query(&self, name: &str, input: Vec<Payload>) -> Result<Vec<Payload>, HandlerError> {
+        match self.ctx.state(|state| state.handle_query(name, input)) {
+            None => Err(HandlerError::unknown(HandlerKind::Query, name, W::QUERIES)),
+            Some(Err(e)) => Err(payload_error(HandlerKind::Query, name, e)),
+            Some(Ok(answer)) => Ok(answer),
+        }
+    }
+}
+
+fn payload_error(kind: HandlerKind, name: &str, error: PayloadError) -> HandlerError {
+    HandlerError::Payload {
+        kind,
+        name: name.to_string(),
+        message: error.to_string(),
     }
 }
 

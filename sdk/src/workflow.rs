@@ -97,7 +97,120 @@ impl<W> WorkflowContext<W> {
     /// Changes the workflow's state. The borrow ends with the closure, so it can never be held
     /// across an `.await`.
     pub fn update<R>(&self, change: impl FnOnce(&mut W) -> R) -> R {
-        change(&mut self.state.borrow_mut())
+        let result = change(&mut self.state.borrow_mut());
+        self.run.state_changed();
+        result
+    }
+
+    /// Waits until `condition` holds for the workflow's state, typically after a signal.
+    ///
+    /// The condition is checked at once, then again whenever the state may have changed (a
+    /// signal, an [`update`](Self::update), a new workflow task), always at the same points on
+    /// replay. It must read only the state it is given.
+    ///
+    /// ```ignore
+    /// ctx.wait_until(|s| s.approved).await;
+    /// ```
+    pub fn wait_until<F: FnMut(&W) -> bool>(&self, condition: F) -> WaitUntil<W, F> {
+        WaitUntil {
+            run: self.run.clone(),
+            state: self.state.clone(),
+            condition,
+        }
+    }
+
+    /// Waits until `condition` holds or `timeout` of workflow time passes, whichever comes
+    /// first: `true` when the condition held, `false` on timeout.
+    ///
+    /// The timeout is a durable timer (canceled when the condition wins), exactly what the
+    /// other Temporal SDKs record for the same wait.
+    ///
+    /// ```ignore
+    /// while !ctx.wait_until_timeout(|s| s.paid.is_some(), reminder_interval).await {
+    ///     ctx.activity(send_reminder, invoice.id.clone()).await?;
+    /// }
+    /// ```
+    #[track_caller]
+    pub fn wait_until_timeout<F: FnMut(&W) -> bool>(
+        &self,
+        condition: F,
+        timeout: Duration,
+    ) -> WaitUntilTimeout<W, F> {
+        WaitUntilTimeout {
+            wait: self.wait_until(condition),
+            timeout,
+            location: Location::caller(),
+            timer: None,
+        }
+    }
+}
+
+/// Resolves when a condition on the workflow state holds; made by
+/// [`WorkflowContext::wait_until`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct WaitUntil<W, F> {
+    run: RunHandle,
+    state: Rc<RefCell<W>>,
+    condition: F,
+}
+
+impl<W, F: FnMut(&W) -> bool> WaitUntil<W, F> {
+    fn holds(&mut self) -> bool {
+        (self.condition)(&self.state.borrow())
+    }
+}
+
+// No field is structurally pinned.
+impl<W, F> Unpin for WaitUntil<W, F> {}
+
+impl<W, F: FnMut(&W) -> bool> Future for WaitUntil<W, F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.holds() {
+            return Poll::Ready(());
+        }
+        this.run.wait_for_change(cx.waker());
+        Poll::Pending
+    }
+}
+
+/// Resolves to `true` when a condition on the workflow state holds, `false` when the timeout
+/// fires first; made by [`WorkflowContext::wait_until_timeout`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct WaitUntilTimeout<W, F> {
+    wait: WaitUntil<W, F>,
+    timeout: Duration,
+    location: &'static Location<'static>,
+    /// Started at the first poll.
+    timer: Option<TimerHandle>,
+}
+
+impl<W, F> Unpin for WaitUntilTimeout<W, F> {}
+
+impl<W, F: FnMut(&W) -> bool> Future for WaitUntilTimeout<W, F> {
+    type Output = bool;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        let this = self.get_mut();
+        let (run, timeout, location) = (&this.wait.run, this.timeout, this.location);
+        let timer = this
+            .timer
+            .get_or_insert_with(|| run.start_timer_at(timeout, location));
+        // When both happen in the same workflow task, the condition wins: what the code waited
+        // for did happen.
+        if this.wait.holds() {
+            timer.cancel();
+            return Poll::Ready(true);
+        }
+        match Pin::new(timer).poll(cx) {
+            Poll::Ready(_) => Poll::Ready(false),
+            Poll::Pending => {
+                this.wait.run.wait_for_change(cx.waker());
+                Poll::Pending
+            }
+        }
     }
 }
 

@@ -1,10 +1,14 @@
 //! Workflow tasks: poll, fetch the whole history, replay it through the run, answer.
 
 use super::{long_poll, poller, Shared, ShutdownHandle};
+use crate::failure::Failure;
+use crate::payload::{self, Payload};
 use crate::proto::command::{command, Command};
+use crate::proto::common::Payloads;
 use crate::proto::common::WorkflowExecution;
 use crate::proto::enums::QueryResultType;
 use crate::proto::history::HistoryEvent;
+use crate::proto::query::WorkflowQuery;
 use crate::proto::query::WorkflowQueryResult;
 use crate::proto::sdk::WorkflowTaskCompletedMetadata;
 use crate::proto::workflowservice::{
@@ -12,8 +16,8 @@ use crate::proto::workflowservice::{
     PollWorkflowTaskQueueResponse, RespondQueryTaskCompletedRequest,
     RespondWorkflowTaskCompletedRequest, RespondWorkflowTaskFailedRequest,
 };
-use crate::workflow::run::{process_workflow_task, RunContext, TaskCompletion, USED_CORE_FLAGS};
-use crate::workflow::{TaskFailure, TaskFailureKind};
+use crate::workflow::run::{RunContext, TaskCompletion, WorkflowRun, USED_CORE_FLAGS};
+use crate::workflow::{answer_query, QueryFailure, TaskFailure, TaskFailureKind, WorkflowFactory};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -82,68 +86,47 @@ async fn answer_task(
 ) -> Result<(), tonic::Status> {
     let events = fetch_history(shared, &mut task, execution).await?;
     let factory = shared.workflows.get(workflow_type).cloned();
-
-    let outcome = match &factory {
-        None => Err(TaskFailure {
-            kind: TaskFailureKind::UnknownWorkflowType {
-                workflow_type: workflow_type.to_string(),
-                registered: shared.registered_workflows(),
-            },
-        }),
-        Some(factory) => process_workflow_task(
-            factory.as_ref(),
-            &events,
-            RunContext {
-                workflow_id: execution.workflow_id.clone(),
-                run_id: execution.run_id.clone(),
-                namespace: shared.connection.namespace().to_string(),
-                default_activity_options: shared.default_activity_options.clone(),
-            },
-        ),
+    let context = RunContext {
+        workflow_id: execution.workflow_id.clone(),
+        run_id: execution.run_id.clone(),
+        namespace: shared.connection.namespace().to_string(),
+        default_activity_options: shared.default_activity_options.clone(),
+    };
+    let unknown_type = || TaskFailure {
+        kind: TaskFailureKind::UnknownWorkflowType {
+            workflow_type: workflow_type.to_string(),
+            registered: shared.registered_workflows(),
+        },
     };
 
     if let Some(query) = task.query.take() {
-        // A legacy query task: answered instead of a workflow task.
-        let request = RespondQueryTaskCompletedRequest {
-            task_token: task.task_token.clone(),
-            completed_type: QueryResultType::Failed as i32,
-            error_message: format!(
-                "query {:?} cannot be answered: this version of Chronicle does not serve queries yet",
-                query.query_type
+        // A query on its own ("legacy" query task), answered instead of a workflow task.
+        let answer = match &factory {
+            None => Err(QueryFailure::Replay(unknown_type())),
+            Some(factory) => answer_query(
+                factory.as_ref(),
+                &events,
+                context,
+                &query.query_type,
+                payload::from_payloads(query.query_args),
             ),
-            namespace: shared.connection.namespace().to_string(),
-            ..Default::default()
         };
-        shared
-            .connection
-            .call("RespondQueryTaskCompleted", |mut svc| {
-                let request = request.clone();
-                async move { svc.respond_query_task_completed(request).await }
-            })
-            .await?;
-        return Ok(());
+        return respond_query(shared, &task, &query.query_type, answer).await;
     }
 
-    let query_results: HashMap<String, WorkflowQueryResult> = task
-        .queries
-        .iter()
-        .map(|(id, query)| {
-            (
-                id.clone(),
-                WorkflowQueryResult {
-                    result_type: QueryResultType::Failed as i32,
-                    error_message: format!(
-                        "query {:?} cannot be answered: this version of Chronicle does not serve queries yet",
-                        query.query_type
-                    ),
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
-
+    let outcome = match &factory {
+        None => Err(unknown_type()),
+        Some(factory) => process_task(
+            factory.as_ref(),
+            &events,
+            context,
+            std::mem::take(&mut task.queries),
+        ),
+    };
     match outcome {
-        Ok(completion) => respond_completed(shared, &task, completion, query_results).await,
+        Ok((completion, query_results)) => {
+            respond_completed(shared, &task, completion, query_results).await
+        }
         Err(failure) => {
             tracing::error!(
                 workflow_id = %execution.workflow_id,
@@ -155,6 +138,83 @@ async fn answer_task(
             respond_failed(shared, &task, &failure).await
         }
     }
+}
+
+/// Runs the task's history and answers the queries that came with it, from the state the task
+/// leaves.
+fn process_task(
+    factory: &dyn WorkflowFactory,
+    events: &[HistoryEvent],
+    context: RunContext,
+    queries: HashMap<String, WorkflowQuery>,
+) -> Result<(TaskCompletion, HashMap<String, WorkflowQueryResult>), TaskFailure> {
+    let mut run = WorkflowRun::new(events, context)?;
+    let completion = run
+        .process(factory, events)?
+        .ok_or_else(|| TaskFailure::bad_history("history has no workflow task to answer"))?;
+    let results = queries
+        .into_iter()
+        .map(|(id, query)| {
+            let answer = run
+                .query(
+                    factory,
+                    &query.query_type,
+                    payload::from_payloads(query.query_args),
+                )
+                .map_err(QueryFailure::from);
+            (id, query_result(&query.query_type, answer))
+        })
+        .collect();
+    Ok((completion, results))
+}
+
+fn query_result(
+    query_type: &str,
+    answer: Result<Vec<Payload>, QueryFailure>,
+) -> WorkflowQueryResult {
+    match answer {
+        Ok(payloads) => WorkflowQueryResult {
+            result_type: QueryResultType::Answered as i32,
+            answer: Some(Payloads { payloads }),
+            ..Default::default()
+        },
+        Err(failure) => {
+            tracing::debug!(query = query_type, error = %failure, "query not answered");
+            let message = failure.to_string();
+            WorkflowQueryResult {
+                result_type: QueryResultType::Failed as i32,
+                failure: Some(Failure::application(&message, "QueryError").into_proto()),
+                error_message: message,
+                ..Default::default()
+            }
+        }
+    }
+}
+
+async fn respond_query(
+    shared: &Arc<Shared>,
+    task: &PollWorkflowTaskQueueResponse,
+    query_type: &str,
+    answer: Result<Vec<Payload>, QueryFailure>,
+) -> Result<(), tonic::Status> {
+    let result = query_result(query_type, answer);
+    let request = RespondQueryTaskCompletedRequest {
+        task_token: task.task_token.clone(),
+        completed_type: result.result_type,
+        query_result: result.answer,
+        error_message: result.error_message,
+        failure: result.failure,
+        namespace: shared.connection.namespace().to_string(),
+        ..Default::default()
+    };
+    shared
+        .connection
+        .call("RespondQueryTaskCompleted", |mut svc| {
+            let request = request.clone();
+            async move { svc.respond_query_task_completed(request).await }
+        })
+        .await?;
+    Ok(())
 }
 
 async fn respond_completed(

@@ -3,9 +3,9 @@
 //! Single-threaded and deterministic: the only wake-ups come from resolutions that the run
 //! applies in history order, so the same history always produces the same polls.
 
+use super::definition::WorkflowFuture;
 use crate::failure::{panic_message, Failure};
 use crate::payload::Payload;
-use futures::future::LocalBoxFuture;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -14,8 +14,6 @@ use std::task::{Context, Poll, Wake, Waker};
 /// Upper bound on polls in one activation: code that keeps waking itself would otherwise spin
 /// forever inside a workflow task.
 const MAX_POLLS_PER_ACTIVATION: usize = 100_000;
-
-pub(crate) type WorkflowFuture = LocalBoxFuture<'static, Result<Vec<Payload>, Failure>>;
 
 struct WakeFlag(AtomicBool);
 

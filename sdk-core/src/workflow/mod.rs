@@ -9,11 +9,16 @@
 mod definition;
 mod error;
 mod executor;
+mod handlers;
 pub(crate) mod machines;
 pub mod run;
 mod state;
 
-pub use definition::{WorkflowFactory, WorkflowInfo};
+pub use definition::{
+    HandlerError, HandlerKind, WorkflowFactory, WorkflowFuture, WorkflowHandlers, WorkflowInfo,
+    WorkflowInstance,
+};
 pub use error::{Nondeterminism, TaskFailure, TaskFailureKind};
+pub use handlers::{answer_query, QueryFailure};
 pub use machines::activity::{ActivityCancellationType, ActivityOptions};
 pub use state::{ActivityHandle, ActivityRequest, RunHandle, TimerHandle};

@@ -4,7 +4,7 @@
 //! The same engine serves live workflow tasks (the history ends with the task to answer) and
 //! replay of recorded histories (the history may end anywhere).
 
-use super::definition::{WorkflowFactory, WorkflowInfo};
+use super::definition::{WorkflowFactory, WorkflowFuture, WorkflowHandlers, WorkflowInfo};
 use super::error::{Nondeterminism, TaskFailure, TaskFailureKind};
 use super::executor::{Executor, Progress};
 use super::machines::activity::ActivityOptions;
@@ -16,7 +16,6 @@ use crate::proto::command::Command;
 use crate::proto::enums::EventType;
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -55,9 +54,14 @@ pub struct TaskCompletion {
 
 /// One workflow run being driven through its history.
 pub struct WorkflowRun {
-    state: Rc<RefCell<RunState>>,
+    pub(super) state: Rc<RefCell<RunState>>,
+    /// The run's input, until the instance is made from it.
+    input: Option<Vec<crate::payload::Payload>>,
+    /// Signal and query handlers, from the moment the instance exists.
+    pub(super) handlers: Option<Box<dyn WorkflowHandlers>>,
+    /// The workflow function until its first activation.
+    unpolled: Option<WorkflowFuture>,
     executor: Option<Executor>,
-    pending_input: Option<Vec<crate::payload::Payload>>,
     finished: bool,
     /// Whether any workflow task of this run completed before the one being answered.
     task_completed_before: bool,
@@ -120,22 +124,13 @@ impl WorkflowRun {
                 .as_ref()
                 .map(crate::proto::std_duration),
         };
-        let state = RunState {
-            info: Rc::new(info),
-            now: start_time,
-            replaying: true,
-            default_activity_options: context.default_activity_options,
-            activities: Vec::new(),
-            timers: Vec::new(),
-            completion: None,
-            outbox: VecDeque::new(),
-            activity_by_scheduled_event: HashMap::new(),
-            timer_by_id: HashMap::new(),
-        };
+        let state = RunState::new(info, start_time, context.default_activity_options);
         Ok(Self {
             state: Rc::new(RefCell::new(state)),
+            input: Some(payload::from_payloads(started.input.clone())),
+            handlers: None,
+            unpolled: None,
             executor: None,
-            pending_input: Some(payload::from_payloads(started.input.clone())),
             finished: false,
             task_completed_before: false,
         })
@@ -184,7 +179,7 @@ impl WorkflowRun {
                     event_type_name(event)
                 )));
             } else {
-                self.apply_event(event)?;
+                self.apply_event(factory, event)?;
             }
             i += 1;
         }
@@ -202,13 +197,15 @@ impl WorkflowRun {
             let mut state = self.state.borrow_mut();
             state.now = event_time(task_started);
             state.replaying = replaying;
+            // Signals and resolutions applied since the last activation may satisfy a
+            // `wait_until` that no one else would wake.
+            state.wake_change_waiters();
         }
         if self.finished {
             return Ok(());
         }
-        if self.executor.is_none() {
-            let input = self.pending_input.take().unwrap_or_default();
-            let future = factory.start(RunHandle(self.state.clone()), input);
+        self.instantiate(factory);
+        if let Some(future) = self.unpolled.take() {
             self.executor = Some(Executor::new(future));
         }
         let Some(executor) = self.executor.as_mut() else {
@@ -225,6 +222,15 @@ impl WorkflowRun {
                 Ok(())
             }
             Err(panic) => Err(TaskFailure::new(TaskFailureKind::Panic(panic))),
+        }
+    }
+
+    /// Makes the workflow instance (state, handlers, unpolled function) if it does not exist yet.
+    pub(super) fn instantiate(&mut self, factory: &dyn WorkflowFactory) {
+        if let Some(input) = self.input.take() {
+            let instance = factory.instantiate(RunHandle(self.state.clone()), input);
+            self.handlers = Some(instance.handlers);
+            self.unpolled = Some(instance.future);
         }
     }
 
@@ -275,8 +281,16 @@ impl WorkflowRun {
     }
 
     /// Applies an event that resolves something the code waits on.
-    fn apply_event(&mut self, event: &HistoryEvent) -> Result<(), TaskFailure> {
+    fn apply_event(
+        &mut self,
+        factory: &dyn WorkflowFactory,
+        event: &HistoryEvent,
+    ) -> Result<(), TaskFailure> {
         use Attributes as A;
+        if let Some(A::WorkflowExecutionSignaledEventAttributes(signal)) = &event.attributes {
+            self.instantiate(factory);
+            return self.deliver_signal(event.event_id, signal);
+        }
         let mut state = self.state.borrow_mut();
         let state = &mut *state;
         let activity_event = match &event.attributes {
@@ -320,15 +334,6 @@ impl WorkflowRun {
                 | A::WorkflowExecutionTerminatedEventAttributes(_)
                 | A::WorkflowExecutionTimedOutEventAttributes(_),
             ) => Ok(()),
-            Some(A::WorkflowExecutionSignaledEventAttributes(a)) => {
-                tracing::warn!(
-                    workflow_id = %state.info.workflow_id,
-                    event_id = event.event_id,
-                    signal = %a.signal_name,
-                    "signal dropped: this version of Chronicle does not deliver signals yet"
-                );
-                Ok(())
-            }
             Some(A::WorkflowExecutionCancelRequestedEventAttributes(_)) => {
                 tracing::warn!(
                     workflow_id = %state.info.workflow_id,

@@ -17,7 +17,7 @@ use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
 
 /// A command issued by the code and not yet matched with a history event (or sent).
@@ -42,9 +42,54 @@ pub(crate) struct RunState {
     pub outbox: VecDeque<Outgoing>,
     pub activity_by_scheduled_event: HashMap<i64, usize>,
     pub timer_by_id: HashMap<String, usize>,
+    /// Code waiting for the workflow state to change (`wait_until`), woken at every activation
+    /// and after every change.
+    pub change_wakers: Vec<Waker>,
+    /// Set while a query handler runs: commands are refused then.
+    pub in_query: Option<String>,
 }
 
 impl RunState {
+    pub fn new(
+        info: WorkflowInfo,
+        now: SystemTime,
+        default_activity_options: ActivityOptions,
+    ) -> Self {
+        Self {
+            info: Rc::new(info),
+            now,
+            replaying: true,
+            default_activity_options,
+            activities: Vec::new(),
+            timers: Vec::new(),
+            completion: None,
+            outbox: VecDeque::new(),
+            activity_by_scheduled_event: HashMap::new(),
+            timer_by_id: HashMap::new(),
+            change_wakers: Vec::new(),
+            in_query: None,
+        }
+    }
+
+    /// Wakes whatever waits for the state to change; it re-checks its condition when polled.
+    pub fn wake_change_waiters(&mut self) {
+        for waker in self.change_wakers.drain(..) {
+            waker.wake();
+        }
+    }
+
+    /// Refuses a command issued from a query handler. The panic is caught by the query, whose
+    /// caller gets this message.
+    #[track_caller]
+    fn refuse_in_query(&self, command: &str) {
+        if let Some(query) = &self.in_query {
+            panic!(
+                "query {query:?} tried to {command}: queries only read the workflow state and \
+                 cannot issue commands"
+            );
+        }
+    }
+
     pub fn command(&self, out: Outgoing) -> Command {
         match out {
             Outgoing::ScheduleActivity(i) => self.activities[i].schedule_command(),
@@ -117,6 +162,21 @@ impl RunHandle {
         self.0.borrow().replaying
     }
 
+    /// Registers `waker` to be woken when the workflow state may have changed: at the next
+    /// activation, or after [`state_changed`](Self::state_changed). One wake-up per
+    /// registration; register again to keep waiting.
+    pub fn wait_for_change(&self, waker: &Waker) {
+        let mut state = self.0.borrow_mut();
+        if !state.change_wakers.iter().any(|w| w.will_wake(waker)) {
+            state.change_wakers.push(waker.clone());
+        }
+    }
+
+    /// Tells code waiting on the workflow state (`wait_until`) to check it again.
+    pub fn state_changed(&self) {
+        self.0.borrow_mut().wake_change_waiters();
+    }
+
     /// Schedules an activity; the command goes out with this workflow task.
     #[track_caller]
     pub fn schedule_activity(&self, request: ActivityRequest) -> ActivityHandle {
@@ -131,6 +191,7 @@ impl RunHandle {
         location: &'static Location<'static>,
     ) -> ActivityHandle {
         let mut state = self.0.borrow_mut();
+        state.refuse_in_query("schedule an activity");
         let mut options = request.options;
         if options.start_to_close.is_none() && options.schedule_to_close.is_none() {
             options.start_to_close = state.default_activity_options.start_to_close;
@@ -155,8 +216,18 @@ impl RunHandle {
     /// Starts a durable timer.
     #[track_caller]
     pub fn start_timer(&self, duration: Duration) -> TimerHandle {
-        let location = Location::caller();
+        self.start_timer_at(duration, Location::caller())
+    }
+
+    /// Like [`start_timer`](Self::start_timer), naming the workflow code location that issued
+    /// it (reported in nondeterminism errors).
+    pub fn start_timer_at(
+        &self,
+        duration: Duration,
+        location: &'static Location<'static>,
+    ) -> TimerHandle {
         let mut state = self.0.borrow_mut();
+        state.refuse_in_query("start a timer");
         let index = state.timers.len();
         let machine = TimerMachine::new(index as u32 + 1, duration, location);
         state.timer_by_id.insert(machine.timer_id.clone(), index);

@@ -1,5 +1,6 @@
 //! What can go wrong when talking to Temporal as a client, and when waiting for a result.
 
+use crate::handlers::NotAHandler;
 use chronicle_core::{ConnectionError, Failure, PayloadError};
 use tonic::{Code, Status};
 
@@ -21,9 +22,33 @@ pub enum ClientError {
         /// The id that was asked for.
         workflow_id: String,
     },
-    /// The workflow input could not be encoded.
-    #[error("could not encode the workflow input: {0}")]
+    /// The input (of a workflow, signal or query) could not be encoded.
+    #[error("could not encode the input: {0}")]
     Encode(#[source] PayloadError),
+    /// A query's answer does not decode as the expected type.
+    #[error(transparent)]
+    Decode(PayloadError),
+    /// The function passed as a signal or query is not one of the workflow's handlers.
+    #[error(transparent)]
+    NotAHandler(#[from] NotAHandler),
+    /// The workflow could not answer the query: it has no such query, the argument did not
+    /// decode, or the handler failed. The message is the worker's.
+    #[error("query {query:?} failed: {message}")]
+    QueryFailed {
+        /// The query's name.
+        query: String,
+        /// Why, as the worker reported it.
+        message: String,
+    },
+    /// The server refused the query because of the workflow's status (see
+    /// `QueryRejectCondition`).
+    #[error("query {query:?} was rejected: the workflow is {status}")]
+    QueryRejected {
+        /// The query's name.
+        query: String,
+        /// The workflow's status.
+        status: String,
+    },
     /// The server answered with any other error.
     #[error("{rpc} failed: {} ({:?})", .status.message(), .status.code())]
     Rpc {

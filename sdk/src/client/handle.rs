@@ -22,8 +22,8 @@ use std::marker::PhantomData;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Untyped {}
 
-/// A handle to a workflow: wait for its result, describe, cancel or terminate it, fetch its
-/// history.
+/// A handle to a workflow: wait for its result, signal and query it, describe, cancel or
+/// terminate it, fetch its history.
 ///
 /// `W` is the workflow type (typed results), or [`Untyped`].
 ///
@@ -41,8 +41,8 @@ pub enum Untyped {}
 /// # Ok(()) }
 /// ```
 pub struct WorkflowHandle<W> {
-    conn: Connection,
-    workflow_id: String,
+    pub(super) conn: Connection,
+    pub(super) workflow_id: String,
     run_id: Option<String>,
     /// Set for handles returned by a start: calls target the latest run of this chain.
     first_execution_run_id: Option<String>,
@@ -128,7 +128,7 @@ impl<W> WorkflowHandle<W> {
         }
     }
 
-    fn target_execution(&self) -> WorkflowExecution {
+    pub(super) fn target_execution(&self) -> WorkflowExecution {
         WorkflowExecution {
             workflow_id: self.workflow_id.clone(),
             run_id: self.target_run_id(),

@@ -1,4 +1,5 @@
-//! The client: start workflows, wait for their results, describe, cancel and terminate them.
+//! The client: start workflows, wait for their results, signal and query them, describe,
+//! cancel and terminate them.
 //!
 //! ```no_run
 //! use chronicle::client::{Client, ClientError};
@@ -23,6 +24,7 @@
 mod describe;
 mod error;
 mod handle;
+mod messages;
 mod start;
 
 pub use describe::{ActivityState, PendingActivity, WorkflowDescription, WorkflowStatus};

@@ -2,6 +2,8 @@
 
 use super::handle::WorkflowHandle;
 use super::{request_id, ClientError};
+use crate::definition::WorkflowDefinition;
+use crate::handlers::{signal_name, SignalFn};
 use chronicle_core::payload::{self, Payload, PayloadError};
 use chronicle_core::proto::common::WorkflowType;
 use chronicle_core::proto::duration;
@@ -9,7 +11,9 @@ use chronicle_core::proto::enums::{
     TaskQueueKind, WorkflowIdConflictPolicy as PbConflict, WorkflowIdReusePolicy as PbReuse,
 };
 use chronicle_core::proto::taskqueue::TaskQueue;
-use chronicle_core::proto::workflowservice::StartWorkflowExecutionRequest;
+use chronicle_core::proto::workflowservice::{
+    SignalWithStartWorkflowExecutionRequest, StartWorkflowExecutionRequest,
+};
 use chronicle_core::retry_policy::RetryPolicy;
 use chronicle_core::Connection;
 use futures::future::BoxFuture;
@@ -107,6 +111,8 @@ pub(crate) struct StartSpec {
     pub(crate) task_timeout: Option<Duration>,
     pub(crate) start_delay: Option<Duration>,
     pub(crate) retry_policy: Option<RetryPolicy>,
+    /// Signal-with-start: the signal's name and arguments, or why they could not be made.
+    pub(crate) signal: Option<Result<(String, Vec<Payload>), ClientError>>,
 }
 
 impl StartSpec {
@@ -128,6 +134,7 @@ impl StartSpec {
             task_timeout: None,
             start_delay: None,
             retry_policy: None,
+            signal: None,
         }
     }
 
@@ -231,16 +238,27 @@ impl<W> StartWorkflow<W> {
         self
     }
 
+    /// Turns the start into a signal-with-start, with already encoded signal arguments (one
+    /// payload each): see [`with_signal`](StartWorkflow::with_signal).
+    pub fn with_signal_payloads(mut self, name: impl Into<String>, args: Vec<Payload>) -> Self {
+        self.spec.signal = Some(Ok((name.into(), args)));
+        self
+    }
+
     /// The workflow id.
     pub fn workflow_id(&self) -> &str {
         &self.spec.workflow_id
     }
 
-    async fn send(self) -> Result<WorkflowHandle<W>, ClientError> {
+    async fn send(mut self) -> Result<WorkflowHandle<W>, ClientError> {
         let workflow_id = self.spec.workflow_id.clone();
+        let signal = self.spec.signal.take().transpose()?;
         let request =
             self.spec
                 .into_request(self.conn.namespace(), self.conn.identity(), request_id())?;
+        if let Some((name, args)) = signal {
+            return Self::signal_with_start(self.conn, request, name, args).await;
+        }
         let response = self
             .conn
             .call("StartWorkflowExecution", |mut svc| {
@@ -268,6 +286,85 @@ impl<W> StartWorkflow<W> {
             workflow_id,
             response.run_id,
         ))
+    }
+}
+
+impl<W> StartWorkflow<W> {
+    async fn signal_with_start(
+        conn: Connection,
+        start: StartWorkflowExecutionRequest,
+        signal_name: String,
+        signal_args: Vec<Payload>,
+    ) -> Result<WorkflowHandle<W>, ClientError> {
+        const RPC: &str = "SignalWithStartWorkflowExecution";
+        let workflow_id = start.workflow_id.clone();
+        let request = SignalWithStartWorkflowExecutionRequest {
+            namespace: start.namespace,
+            workflow_id: start.workflow_id,
+            workflow_type: start.workflow_type,
+            task_queue: start.task_queue,
+            input: start.input,
+            workflow_execution_timeout: start.workflow_execution_timeout,
+            workflow_run_timeout: start.workflow_run_timeout,
+            workflow_task_timeout: start.workflow_task_timeout,
+            identity: start.identity,
+            request_id: start.request_id,
+            workflow_id_reuse_policy: start.workflow_id_reuse_policy,
+            workflow_id_conflict_policy: start.workflow_id_conflict_policy,
+            signal_name,
+            signal_input: payload::to_payloads(signal_args),
+            retry_policy: start.retry_policy,
+            workflow_start_delay: start.workflow_start_delay,
+            ..Default::default()
+        };
+        let response = conn
+            .call(RPC, |mut svc| {
+                let request = request.clone();
+                async move { svc.signal_with_start_workflow_execution(request).await }
+            })
+            .await
+            .map_err(|status| ClientError::from_status(RPC, &workflow_id, status))?;
+        if response.run_id.is_empty() {
+            return Err(ClientError::UnexpectedResponse {
+                rpc: RPC,
+                detail: "the response has no run id".to_string(),
+            });
+        }
+        tracing::debug!(
+            workflow_id,
+            run_id = response.run_id,
+            started = response.started,
+            "workflow signaled with start"
+        );
+        Ok(WorkflowHandle::started(conn, workflow_id, response.run_id))
+    }
+}
+
+impl<W: WorkflowDefinition> StartWorkflow<W> {
+    /// Turns the start into a signal-with-start: the signal is delivered to the workflow with
+    /// this id if one is running, and otherwise the workflow is started with the signal
+    /// already in its history, applied before its run function first runs. The handle is
+    /// that of the run that received the signal.
+    ///
+    /// ```ignore
+    /// let handle = client
+    ///     .start(InvoiceWorkflow::run, invoice, "invoice-42", "billing")
+    ///     .with_signal(InvoiceWorkflow::payment_received, payment)
+    ///     .await?;
+    /// ```
+    pub fn with_signal<S, Args>(mut self, signal: S, input: S::Input) -> Self
+    where
+        S: SignalFn<W, Args>,
+    {
+        let _ = signal;
+        let encoded = signal_name::<W, S>()
+            .map_err(ClientError::from)
+            .and_then(|name| {
+                let args = S::encode(&input).map_err(ClientError::Encode)?;
+                Ok((name.to_string(), args))
+            });
+        self.spec.signal = Some(encoded);
+        self
     }
 }
 

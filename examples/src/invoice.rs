@@ -1,0 +1,207 @@
+//! The invoice workflow: email the invoice, remind the customer at each reminder interval
+//! until a "payment received" signal settles it, mark it paid, and answer "where is this
+//! invoice?" queries all along, and after.
+//!
+//! It lives in the examples' library so that the `invoice` binary and the end-to-end tests run
+//! the same code.
+
+use chronicle::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The task queue the invoice worker polls.
+pub const TASK_QUEUE: &str = "billing";
+
+/// How long the customer gets between reminders when the invoice does not say.
+pub const DEFAULT_REMINDER_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// An invoice to collect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    /// The invoice number, e.g. `INV-2026-0042`.
+    pub id: String,
+    /// Where the invoice and reminders go.
+    pub customer_email: String,
+    /// What is due, in cents.
+    pub amount_cents: u64,
+    /// Seconds between reminders; absent means [`DEFAULT_REMINDER_INTERVAL`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder_interval_secs: Option<u64>,
+}
+
+impl Invoice {
+    /// The time the customer gets before each reminder.
+    pub fn reminder_interval(&self) -> Duration {
+        self.reminder_interval_secs
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_REMINDER_INTERVAL)
+    }
+}
+
+/// A payment towards an invoice, as the payment provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    /// What was paid, in cents.
+    pub amount_cents: u64,
+    /// The provider's reference.
+    pub reference: String,
+}
+
+/// Where an invoice stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceState {
+    /// The invoice email is not sent yet.
+    #[default]
+    Created,
+    /// Sent, not fully paid.
+    Sent,
+    /// Paid in full, and marked so in the books.
+    Paid,
+}
+
+/// The answer to the `status` query.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct InvoiceStatus {
+    /// The invoice number.
+    pub invoice_id: String,
+    /// Where it stands.
+    pub state: InvoiceState,
+    /// What is due, in cents.
+    pub amount_cents: u64,
+    /// What was paid so far, in cents.
+    pub paid_cents: u64,
+    /// Reminders sent so far.
+    pub reminders_sent: u32,
+}
+
+/// What the workflow returns once the invoice is paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The invoice number.
+    pub invoice_id: String,
+    /// What was paid, in cents.
+    pub paid_cents: u64,
+    /// The payments' references, in the order they arrived.
+    pub payment_references: Vec<String>,
+    /// Reminders it took.
+    pub reminders_sent: u32,
+}
+
+/// Emails the invoice to the customer.
+#[chronicle::activity]
+pub async fn send_invoice_email(
+    _ctx: ActivityContext,
+    invoice: Invoice,
+) -> Result<(), ActivityError> {
+    println!(
+        "  [email]   invoice {} for {} sent to {}",
+        invoice.id,
+        money(invoice.amount_cents),
+        invoice.customer_email
+    );
+    Ok(())
+}
+
+/// Emails a payment reminder; `number` counts from 1.
+#[chronicle::activity]
+pub async fn send_reminder(
+    _ctx: ActivityContext,
+    invoice: Invoice,
+    number: u32,
+) -> Result<(), ActivityError> {
+    println!(
+        "  [email]   reminder {number}: invoice {} ({}) is still open, sent to {}",
+        invoice.id,
+        money(invoice.amount_cents),
+        invoice.customer_email
+    );
+    Ok(())
+}
+
+/// Records the invoice's new state in the books.
+#[chronicle::activity]
+pub async fn update_invoice_status(
+    _ctx: ActivityContext,
+    invoice_id: String,
+    state: InvoiceState,
+) -> Result<(), ActivityError> {
+    println!("  [books]   invoice {invoice_id} is now {state:?}");
+    Ok(())
+}
+
+/// Collects one invoice.
+#[derive(Debug, Default)]
+pub struct InvoiceWorkflow {
+    status: InvoiceStatus,
+    payment_references: Vec<String>,
+}
+
+impl InvoiceWorkflow {
+    fn is_paid(&self) -> bool {
+        self.status.amount_cents > 0 && self.status.paid_cents >= self.status.amount_cents
+    }
+}
+
+#[chronicle::workflow]
+impl InvoiceWorkflow {
+    /// Sends the invoice, reminds until it is paid, marks it paid.
+    #[run]
+    pub async fn run(ctx: WorkflowContext<Self>, invoice: Invoice) -> WorkflowResult<Receipt> {
+        ctx.update(|s| {
+            s.status.invoice_id = invoice.id.clone();
+            s.status.amount_cents = invoice.amount_cents;
+        });
+        ctx.activity(send_invoice_email, invoice.clone()).await?;
+        ctx.update(|s| s.status.state = InvoiceState::Sent);
+
+        let interval = invoice.reminder_interval();
+        while !ctx.wait_until_timeout(Self::is_paid, interval).await {
+            let number = ctx.state(|s| s.status.reminders_sent) + 1;
+            ctx.activity(send_reminder, (invoice.clone(), number))
+                .await?;
+            ctx.update(|s| s.status.reminders_sent = number);
+        }
+
+        ctx.activity(
+            update_invoice_status,
+            (invoice.id.clone(), InvoiceState::Paid),
+        )
+        .await?;
+        Ok(ctx.update(|s| {
+            s.status.state = InvoiceState::Paid;
+            Receipt {
+                invoice_id: invoice.id,
+                paid_cents: s.status.paid_cents,
+                payment_references: s.payment_references.clone(),
+                reminders_sent: s.status.reminders_sent,
+            }
+        }))
+    }
+
+    /// A payment arrived; several partial payments add up.
+    #[signal]
+    pub fn payment_received(&mut self, payment: Payment) {
+        self.status.paid_cents += payment.amount_cents;
+        self.payment_references.push(payment.reference);
+    }
+
+    /// Where the invoice stands.
+    #[query]
+    pub fn status(&self) -> InvoiceStatus {
+        self.status.clone()
+    }
+}
+
+/// A worker for the invoice workflow and its activities.
+pub fn worker(client: &Client) -> Worker {
+    Worker::new(client, TASK_QUEUE)
+        .register_workflow::<InvoiceWorkflow>()
+        .register_activity(send_invoice_email)
+        .register_activity(send_reminder)
+        .register_activity(update_invoice_status)
+}
+
+/// Cents as `123.45`.
+pub fn money(cents: u64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}

@@ -1,0 +1,334 @@
+//! `#[signal]` and `#[query]` methods of a `#[workflow]` impl block: their signature rules and
+//! the dispatch code generated for them.
+//!
+//! A signal handler is `fn name(&mut self, a: A, ..)`: synchronous, it changes the state and
+//! returns nothing. A query handler is `fn name(&self, a: A, ..) -> T`: synchronous, it reads
+//! the state. Neither takes the `WorkflowContext`, so neither can issue a command: a query that
+//! would schedule an activity does not compile.
+
+use crate::codec;
+use crate::diag::Errors;
+use crate::signature::{check_owned, check_pattern, is_context, strip_groups};
+use proc_macro2::{Ident, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, LitStr, ReturnType, Signature, Type};
+
+/// Signal or query.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Kind {
+    Signal,
+    Query,
+}
+
+impl Kind {
+    pub(crate) fn attr(self) -> &'static str {
+        match self {
+            Kind::Signal => "signal",
+            Kind::Query => "query",
+        }
+    }
+}
+
+/// A validated handler.
+pub(crate) struct Handler {
+    pub(crate) kind: Kind,
+    /// The method's name.
+    pub(crate) method: Ident,
+    /// The name on the wire: `name = "..."` or the method's name.
+    pub(crate) wire_name: LitStr,
+    /// Argument types after the receiver.
+    pub(crate) args: Vec<Type>,
+    /// A query's answer type.
+    pub(crate) answer: Option<Type>,
+}
+
+/// Checks a handler's signature, reporting every problem; `None` when any was found.
+pub(crate) fn check(
+    kind: Kind,
+    sig: &Signature,
+    wire_name: LitStr,
+    errors: &mut Errors,
+) -> Option<Handler> {
+    let before = errors.len();
+    let attr = kind.attr();
+    if let Some(asyncness) = &sig.asyncness {
+        let why = match kind {
+            Kind::Signal => {
+                "it changes the state at once, and the run function reacts to the change with \
+                 `ctx.wait_until`"
+            }
+            Kind::Query => "a query answers at once from the state, it cannot wait",
+        };
+        errors.spanned(
+            asyncness,
+            format!("#[{attr}] handlers are synchronous: {why}; remove `async`"),
+        );
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        errors.spanned(unsafety, format!("#[{attr}] handlers cannot be `unsafe`"));
+    }
+    let generic_message = format!(
+        "#[{attr}] handlers cannot be generic: their argument types must be concrete so that \
+         they can be decoded from the wire"
+    );
+    if !sig.generics.params.is_empty() {
+        errors.spanned(&sig.generics, &generic_message);
+    } else if let Some(where_clause) = &sig.generics.where_clause {
+        errors.spanned(where_clause, &generic_message);
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.spanned(variadic, format!("#[{attr}] handlers cannot be variadic"));
+    }
+
+    let receiver_message = match kind {
+        Kind::Signal => "a #[signal] handler changes the workflow's state: take `&mut self` first",
+        Kind::Query => {
+            "a #[query] handler only reads the workflow's state and cannot change it: take \
+             `&self` first"
+        }
+    };
+    let mut inputs = sig.inputs.iter();
+    match inputs.next() {
+        Some(FnArg::Receiver(receiver)) => {
+            let expected_mut = kind == Kind::Signal;
+            let by_plain_reference = receiver.colon_token.is_none()
+                && receiver.reference.is_some()
+                && receiver.mutability.is_some() == expected_mut;
+            if !by_plain_reference {
+                errors.spanned(receiver, receiver_message);
+            }
+        }
+        Some(FnArg::Typed(typed)) if is_workflow_context(&typed.ty) => {
+            errors.spanned(typed, context_message(kind));
+        }
+        Some(FnArg::Typed(typed)) => errors.spanned(typed, receiver_message),
+        None => errors.at(sig.paren_token.span.join(), receiver_message),
+    }
+
+    let mut args = Vec::new();
+    for input in inputs {
+        match input {
+            FnArg::Receiver(receiver) => errors.spanned(receiver, receiver_message),
+            FnArg::Typed(typed) if is_workflow_context(&typed.ty) => {
+                errors.spanned(typed, context_message(kind));
+            }
+            FnArg::Typed(typed) => {
+                check_pattern(&typed.pat, errors);
+                check_owned(&typed.ty, attr, "arguments", errors);
+                args.push((*typed.ty).clone());
+            }
+        }
+    }
+
+    let answer = match (kind, &sig.output) {
+        (Kind::Signal, ReturnType::Default) => None,
+        (Kind::Signal, ReturnType::Type(_, ty)) => {
+            if !is_unit(ty) {
+                errors.spanned(
+                    ty,
+                    "a #[signal] handler returns nothing: a signal has no reply; remove the \
+                     return type, and keep what the handler found in the state",
+                );
+            }
+            None
+        }
+        (Kind::Query, ReturnType::Default) => {
+            errors.at(
+                sig.paren_token.span.close(),
+                "a #[query] handler returns its answer: add `-> T` after the argument list, \
+                 with `T: serde::Serialize`",
+            );
+            None
+        }
+        (Kind::Query, ReturnType::Type(_, ty)) => {
+            check_owned(ty, attr, "answers", errors);
+            Some((**ty).clone())
+        }
+    };
+
+    (errors.len() == before).then(|| Handler {
+        kind,
+        method: sig.ident.clone(),
+        wire_name,
+        args,
+        answer,
+    })
+}
+
+fn is_workflow_context(ty: &Type) -> bool {
+    match strip_groups(ty) {
+        Type::Reference(reference) => is_context(&reference.elem, "WorkflowContext"),
+        ty => is_context(ty, "WorkflowContext"),
+    }
+}
+
+fn is_unit(ty: &Type) -> bool {
+    matches!(strip_groups(ty), Type::Tuple(tuple) if tuple.elems.is_empty())
+}
+
+fn context_message(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Signal => {
+            "#[signal] handlers do not take the `WorkflowContext`: they cannot issue commands or \
+             wait; change the state through `&mut self`, and let the run function act on it \
+             (`ctx.wait_until`)"
+        }
+        Kind::Query => {
+            "#[query] handlers do not take the `WorkflowContext`: a query cannot issue commands \
+             or wait; it reads the state through `&self`"
+        }
+    }
+}
+
+/// Reports wire names used twice within one kind, and names Temporal reserves.
+pub(crate) fn check_names(handlers: &[Handler], errors: &mut Errors) {
+    for (i, handler) in handlers.iter().enumerate() {
+        let name = handler.wire_name.value();
+        let attr = handler.kind.attr();
+        if name.starts_with("__") {
+            errors.spanned(
+                &handler.wire_name,
+                format!(
+                    "#[{attr}] names starting with `__` are reserved for Temporal's built-in \
+                     {attr}s; choose another name with `#[{attr}(name = \"...\")]`"
+                ),
+            );
+        }
+        let earlier = handlers[..i]
+            .iter()
+            .find(|h| h.kind == handler.kind && h.wire_name.value() == name);
+        if let Some(earlier) = earlier {
+            errors.spanned(
+                &handler.wire_name,
+                format!(
+                    "two #[{attr}] handlers are named {name:?} (`{}` and `{}`): give one another \
+                     name with `#[{attr}(name = \"...\")]`",
+                    earlier.method, handler.method
+                ),
+            );
+        }
+    }
+}
+
+/// The handler items of the `WorkflowDefinition` impl: name lists, dispatch by name, and
+/// recognition of handlers passed as values.
+pub(crate) fn generate(handlers: &[Handler]) -> TokenStream {
+    let signals: Vec<&Handler> = handlers.iter().filter(|h| h.kind == Kind::Signal).collect();
+    let queries: Vec<&Handler> = handlers.iter().filter(|h| h.kind == Kind::Query).collect();
+    let signal_names = signals.iter().map(|h| &h.wire_name);
+    let query_names = queries.iter().map(|h| &h.wire_name);
+    let signal_arms = signals.iter().map(|h| dispatch_arm(h));
+    let query_arms = queries.iter().map(|h| dispatch_arm(h));
+    let signal_lookup = name_lookup(&signals);
+    let query_lookup = name_lookup(&queries);
+    let p = quote!(::chronicle::__private);
+    let payloads = codec::local("payloads");
+    quote! {
+        const SIGNALS: &'static [&'static str] = &[#(#signal_names),*];
+        const QUERIES: &'static [&'static str] = &[#(#query_names),*];
+
+        fn handle_signal(
+            &mut self,
+            name: &str,
+            #payloads: #p::Vec<#p::Payload>,
+        ) -> #p::Option<#p::Result<(), #p::PayloadError>> {
+            match name {
+                #(#signal_arms)*
+                _ => {
+                    let _ = #payloads;
+                    #p::None
+                }
+            }
+        }
+
+        fn handle_query(
+            &self,
+            name: &str,
+            #payloads: #p::Vec<#p::Payload>,
+        ) -> #p::Option<#p::Result<#p::Vec<#p::Payload>, #p::PayloadError>> {
+            match name {
+                #(#query_arms)*
+                _ => {
+                    let _ = #payloads;
+                    #p::None
+                }
+            }
+        }
+
+        fn signal_name(method: #p::TypeId) -> #p::Option<&'static str> {
+            #signal_lookup
+        }
+
+        fn query_name(method: #p::TypeId) -> #p::Option<&'static str> {
+            #query_lookup
+        }
+    }
+}
+
+/// `"name" => { decode each argument; call; Some(Ok(..)) }`, returning early on a decode error.
+fn dispatch_arm(handler: &Handler) -> TokenStream {
+    let p = quote!(::chronicle::__private);
+    let Handler {
+        kind,
+        method,
+        wire_name,
+        args,
+        answer,
+    } = handler;
+    let what = format!("{} {}", kind.attr(), wire_name.value());
+    let count = args.len();
+    let reader = codec::local("__reader");
+    let payloads = codec::local("payloads");
+    let names = codec::arg_names(args);
+    // Spanned at the argument's type, so that "`T: Deserialize` is not satisfied" points there.
+    let reads = args.iter().zip(&names).map(|(ty, name)| {
+        let next = quote_spanned!(ty.span()=> #reader.next::<#ty>());
+        quote! {
+            let #name = match #next {
+                #p::Ok(value) => value,
+                #p::Err(error) => return #p::Some(#p::Err(error)),
+            };
+        }
+    });
+    let call = quote_spanned!(method.span()=> self.#method(#(#names),*));
+    let result = match answer {
+        None => quote! {
+            #call;
+            #p::Some(#p::Ok(()))
+        },
+        Some(answer) => {
+            let encode = quote_spanned!(answer.span()=> #p::encode_answer::<#answer>(&#call));
+            quote!(#p::Some(#encode))
+        }
+    };
+    quote! {
+        #wire_name => {
+            #[allow(unused_mut)]
+            let mut #reader = match #p::ArgReader::new(#what, #payloads, #count) {
+                #p::Ok(reader) => reader,
+                #p::Err(error) => return #p::Some(#p::Err(error)),
+            };
+            #(#reads)*
+            #result
+        }
+    }
+}
+
+/// `if method == type_id_of(&Self::m) { return Some("name") } .. None`.
+fn name_lookup(handlers: &[&Handler]) -> TokenStream {
+    let p = quote!(::chronicle::__private);
+    let checks = handlers.iter().map(|h| {
+        let (method, wire_name) = (&h.method, &h.wire_name);
+        quote! {
+            if method == #p::type_id_of(&Self::#method) {
+                return #p::Some(#wire_name);
+            }
+        }
+    });
+    quote! {
+        #(#checks)*
+        let _ = method;
+        #p::None
+    }
+}

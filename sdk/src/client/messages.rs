@@ -1,0 +1,167 @@
+//! Signals and queries from a client: [`WorkflowHandle::signal`], [`WorkflowHandle::query`] and
+//! their by-name forms for workflows of other SDKs.
+
+use super::handle::{Untyped, WorkflowHandle};
+use super::{request_id, ClientError};
+use crate::definition::WorkflowDefinition;
+use crate::handlers::{query_name, signal_name, QueryFn, SignalFn};
+use chronicle_core::payload::{self, Payload};
+use chronicle_core::proto::enums::WorkflowExecutionStatus;
+use chronicle_core::proto::query::WorkflowQuery;
+use chronicle_core::proto::workflowservice::{
+    QueryWorkflowRequest, SignalWorkflowExecutionRequest,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tonic::Code;
+
+impl<W: WorkflowDefinition> WorkflowHandle<W> {
+    /// Sends a signal, typed by its `#[signal]` handler: the argument must be the handler's.
+    ///
+    /// Returns once the server has recorded the signal in the workflow's history; the workflow
+    /// applies it at its next workflow task.
+    ///
+    /// ```ignore
+    /// handle.signal(InvoiceWorkflow::payment_received, Payment { amount: 120.0 }).await?;
+    /// ```
+    pub async fn signal<S, Args>(&self, signal: S, input: S::Input) -> Result<(), ClientError>
+    where
+        S: SignalFn<W, Args>,
+    {
+        let _ = signal;
+        let name = signal_name::<W, S>()?;
+        let args = S::encode(&input).map_err(ClientError::Encode)?;
+        self.signal_payloads(name, args).await
+    }
+
+    /// Asks a query, typed by its `#[query]` handler: the argument and the answer are the
+    /// handler's (`()` for a query without arguments).
+    ///
+    /// A running workflow answers from its current state, a closed one from the state its
+    /// history rebuilds; either way a worker for its task queue must be running.
+    ///
+    /// ```ignore
+    /// let status: InvoiceStatus = handle.query(InvoiceWorkflow::status, ()).await?;
+    /// ```
+    pub async fn query<Q, Args>(&self, query: Q, input: Q::Input) -> Result<Q::Output, ClientError>
+    where
+        Q: QueryFn<W, Args>,
+    {
+        let _ = query;
+        let name = query_name::<W, Q>()?;
+        let args = Q::encode(&input).map_err(ClientError::Encode)?;
+        let answer = self.query_payloads(name, args).await?;
+        decode_answer(name, &answer)
+    }
+}
+
+impl WorkflowHandle<Untyped> {
+    /// Sends a signal by name with one argument (`()` for none); for workflows of other SDKs.
+    ///
+    /// ```no_run
+    /// # async fn f(client: chronicle::Client) -> Result<(), chronicle::client::ClientError> {
+    /// client.untyped_handle("order-7").signal("approve", "alice").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn signal<A: Serialize>(&self, name: &str, arg: A) -> Result<(), ClientError> {
+        self.signal_payloads(name, encode_arg(&arg)?).await
+    }
+
+    /// Asks a query by name with one argument (`()` for none), decoding the answer as `T`.
+    ///
+    /// ```no_run
+    /// # async fn f(client: chronicle::Client) -> Result<(), chronicle::client::ClientError> {
+    /// let status: String = client.untyped_handle("order-7").query("status", ()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn query<T: DeserializeOwned, A: Serialize>(
+        &self,
+        name: &str,
+        arg: A,
+    ) -> Result<T, ClientError> {
+        let answer = self.query_payloads(name, encode_arg(&arg)?).await?;
+        decode_answer(name, &answer)
+    }
+}
+
+impl<W> WorkflowHandle<W> {
+    /// Sends a signal with already encoded arguments, one payload each.
+    pub async fn signal_payloads(&self, name: &str, args: Vec<Payload>) -> Result<(), ClientError> {
+        const RPC: &str = "SignalWorkflowExecution";
+        let request = SignalWorkflowExecutionRequest {
+            namespace: self.conn.namespace().to_string(),
+            workflow_execution: Some(self.target_execution()),
+            signal_name: name.to_string(),
+            input: payload::to_payloads(args),
+            identity: self.conn.identity().to_string(),
+            request_id: request_id(),
+            ..Default::default()
+        };
+        self.conn
+            .call(RPC, |mut svc| {
+                let request = request.clone();
+                async move { svc.signal_workflow_execution(request).await }
+            })
+            .await
+            .map_err(|status| ClientError::from_status(RPC, &self.workflow_id, status))?;
+        Ok(())
+    }
+
+    /// Asks a query with already encoded arguments; returns the answer's payloads.
+    pub async fn query_payloads(
+        &self,
+        name: &str,
+        args: Vec<Payload>,
+    ) -> Result<Vec<Payload>, ClientError> {
+        const RPC: &str = "QueryWorkflow";
+        let request = QueryWorkflowRequest {
+            namespace: self.conn.namespace().to_string(),
+            execution: Some(self.target_execution()),
+            query: Some(WorkflowQuery {
+                query_type: name.to_string(),
+                query_args: payload::to_payloads(args),
+                header: None,
+            }),
+            ..Default::default()
+        };
+        let response = self
+            .conn
+            .call(RPC, |mut svc| {
+                let request = request.clone();
+                async move { svc.query_workflow(request).await }
+            })
+            .await
+            .map_err(|status| match status.code() {
+                // The worker's error for the query (unknown name, bad argument, failed handler)
+                // comes back as INVALID_ARGUMENT with the worker's message.
+                Code::InvalidArgument => ClientError::QueryFailed {
+                    query: name.to_string(),
+                    message: status.message().to_string(),
+                },
+                _ => ClientError::from_status(RPC, &self.workflow_id, status),
+            })?;
+        if let Some(rejected) = response.query_rejected {
+            let status = WorkflowExecutionStatus::try_from(rejected.status)
+                .map(|s| format!("{s:?}"))
+                .unwrap_or_else(|_| rejected.status.to_string());
+            return Err(ClientError::QueryRejected {
+                query: name.to_string(),
+                status,
+            });
+        }
+        Ok(payload::from_payloads(response.query_result))
+    }
+}
+
+fn encode_arg<A: Serialize>(arg: &A) -> Result<Vec<Payload>, ClientError> {
+    // `()` means "no argument" rather than one null argument, as in the typed calls.
+    let encoded = payload::encode(arg).map_err(ClientError::Encode)?;
+    let is_unit =
+        std::mem::size_of::<A>() == 0 && serde_json::to_value(arg).is_ok_and(|v| v.is_null());
+    Ok(if is_unit { Vec::new() } else { vec![encoded] })
+}
+
+fn decode_answer<T: DeserializeOwned>(name: &str, answer: &[Payload]) -> Result<T, ClientError> {
+    payload::decode_single(answer, &format!("the answer to query {name:?}"))
+        .map_err(ClientError::Decode)
+}

@@ -1,0 +1,155 @@
+//! Signals and queries as values: what makes `InvoiceWorkflow::payment_received` usable in
+//! `handle.signal(InvoiceWorkflow::payment_received, payment)`.
+//!
+//! A `#[signal]` is a method `fn(&mut self, A..)` and a `#[query]` a method `fn(&self, A..) -> R`
+//! of the workflow type. Passed as values, they implement [`SignalFn`] and [`QueryFn`], which
+//! type the arguments (and the query's answer) from the method's own signature. The wire name
+//! comes from the workflow's definition, which recognises its handlers by their function type.
+
+use crate::definition::WorkflowDefinition;
+use chronicle_core::payload::{self, ArgReader, Payload, PayloadError};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::any::TypeId;
+
+/// A signal handler of workflow `W` used as a value, as in `InvoiceWorkflow::payment_received`.
+///
+/// `Args` only tells the arities apart.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a signal handler of `{W}`",
+    label = "expected a `#[signal]` method of the workflow, like `MyWorkflow::approve`",
+    note = "a signal handler is a method `fn name(&mut self, arg: A)` marked `#[signal]`; check the argument type"
+)]
+pub trait SignalFn<W, Args>: 'static {
+    /// The argument (one), a tuple of them (several), or `()` (none).
+    type Input;
+    /// One payload per argument.
+    fn encode(input: &Self::Input) -> Result<Vec<Payload>, PayloadError>;
+}
+
+/// A query handler of workflow `W` used as a value, as in `InvoiceWorkflow::status`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a query handler of `{W}`",
+    label = "expected a `#[query]` method of the workflow, like `MyWorkflow::status`",
+    note = "a query handler is a method `fn name(&self, ..) -> T` marked `#[query]`; check the argument type"
+)]
+pub trait QueryFn<W, Args>: 'static {
+    /// The argument (one), a tuple of them (several), or `()` (none).
+    type Input;
+    /// The answer.
+    type Output: DeserializeOwned;
+    /// One payload per argument.
+    fn encode(input: &Self::Input) -> Result<Vec<Payload>, PayloadError>;
+}
+
+macro_rules! impl_handler_fns {
+    ($input:ty; $($arg:ident $value:ident),*) => {
+        impl<W, F, $($arg,)*> SignalFn<W, ($($arg,)*)> for F
+        where
+            F: Fn(&mut W, $($arg,)*) + 'static,
+            $($arg: Serialize,)*
+        {
+            type Input = $input;
+            #[allow(unused_variables)]
+            fn encode(input: &Self::Input) -> Result<Vec<Payload>, PayloadError> {
+                impl_handler_fns!(@encode input; $($value),*)
+            }
+        }
+
+        impl<W, F, R, $($arg,)*> QueryFn<W, ($($arg,)*)> for F
+        where
+            F: Fn(&W, $($arg,)*) -> R + 'static,
+            R: DeserializeOwned,
+            $($arg: Serialize,)*
+        {
+            type Input = $input;
+            type Output = R;
+            #[allow(unused_variables)]
+            fn encode(input: &Self::Input) -> Result<Vec<Payload>, PayloadError> {
+                impl_handler_fns!(@encode input; $($value),*)
+            }
+        }
+    };
+    (@encode $input:ident;) => { Ok(Vec::new()) };
+    (@encode $input:ident; $value:ident) => { Ok(vec![payload::encode($input)?]) };
+    (@encode $input:ident; $($value:ident),+) => {{
+        let ($($value,)+) = $input;
+        Ok(vec![$(payload::encode($value)?),+])
+    }};
+}
+impl_handler_fns!((););
+impl_handler_fns!(A1; A1 a1);
+impl_handler_fns!((A1, A2); A1 a1, A2 a2);
+impl_handler_fns!((A1, A2, A3); A1 a1, A2 a2, A3 a3);
+impl_handler_fns!((A1, A2, A3, A4); A1 a1, A2 a2, A3 a3, A4 a4);
+impl_handler_fns!((A1, A2, A3, A4, A5); A1 a1, A2 a2, A3 a3, A4 a4, A5 a5);
+impl_handler_fns!((A1, A2, A3, A4, A5, A6); A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6);
+
+/// The wire name of signal handler `F` of `W`, or why it has none.
+pub(crate) fn signal_name<W: WorkflowDefinition, F: 'static>() -> Result<&'static str, NotAHandler>
+{
+    W::signal_name(TypeId::of::<F>()).ok_or_else(|| NotAHandler::new::<W, F>("signal"))
+}
+
+/// The wire name of query handler `F` of `W`, or why it has none.
+pub(crate) fn query_name<W: WorkflowDefinition, F: 'static>() -> Result<&'static str, NotAHandler> {
+    W::query_name(TypeId::of::<F>()).ok_or_else(|| NotAHandler::new::<W, F>("query"))
+}
+
+/// A method with a handler's shape that is not marked as one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{function}` is not a #[{kind}] of workflow {workflow}: mark it `#[{kind}]` in the workflow's #[workflow] impl block")]
+pub struct NotAHandler {
+    /// `signal` or `query`.
+    pub kind: &'static str,
+    /// The workflow type name.
+    pub workflow: &'static str,
+    /// The function passed, as the compiler names it.
+    pub function: &'static str,
+}
+
+impl NotAHandler {
+    fn new<W: WorkflowDefinition, F>(kind: &'static str) -> Self {
+        Self {
+            kind,
+            workflow: W::NAME,
+            function: std::any::type_name::<F>(),
+        }
+    }
+}
+
+/// The `TypeId` of a value's type; generated code uses it on `&Self::method` to recognise the
+/// workflow's handlers when they are passed as values.
+pub fn type_id_of<T: 'static>(_: &T) -> TypeId {
+    TypeId::of::<T>()
+}
+
+/// Arguments a handler decodes: a tuple of deserializable values, one payload each.
+pub trait DecodeArgs: Sized {
+    /// Checks the count and decodes each argument; `what` names the handler in errors.
+    fn decode(what: &'static str, payloads: Vec<Payload>) -> Result<Self, PayloadError>;
+}
+
+macro_rules! impl_decode_args {
+    ($count:literal; $($arg:ident),*) => {
+        impl<$($arg: DeserializeOwned,)*> DecodeArgs for ($($arg,)*) {
+            #[allow(unused_mut, unused_variables)]
+            fn decode(what: &'static str, payloads: Vec<Payload>) -> Result<Self, PayloadError> {
+                let mut reader = ArgReader::new(what, payloads, $count)?;
+                Ok(($(reader.next::<$arg>()?,)*))
+            }
+        }
+    };
+}
+impl_decode_args!(0;);
+impl_decode_args!(1; A1);
+impl_decode_args!(2; A1, A2);
+impl_decode_args!(3; A1, A2, A3);
+impl_decode_args!(4; A1, A2, A3, A4);
+impl_decode_args!(5; A1, A2, A3, A4, A5);
+impl_decode_args!(6; A1, A2, A3, A4, A5, A6);
+
+/// Encodes a query's answer as its one payload.
+pub fn encode_answer<T: Serialize>(answer: &T) -> Result<Vec<Payload>, PayloadError> {
+    Ok(vec![payload::encode(answer)?])
+}
