@@ -287,28 +287,36 @@ pub async fn python_start_hello(
     name: &str,
     execution_timeout: Duration,
 ) -> anyhow::Result<serde_json::Value> {
-    let script = python_script("start_hello.py");
+    let timeout = execution_timeout.as_secs_f64().to_string();
+    python_json(
+        "start_hello.py",
+        &[address, task_queue, workflow_id, name, &timeout],
+    )
+    .await
+}
+
+/// Runs `tests/python/<script>` with `args` and parses the one line of JSON it prints. A
+/// non-zero exit is an error carrying the script's stderr.
+pub async fn python_json(script: &str, args: &[&str]) -> anyhow::Result<serde_json::Value> {
+    let path = python_script(script);
     let output = tokio::process::Command::new(python())
-        .arg(&script)
-        .arg(address)
-        .arg(task_queue)
-        .arg(workflow_id)
-        .arg(name)
-        .arg(execution_timeout.as_secs_f64().to_string())
+        .arg(&path)
+        .args(args)
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output()
         .await
         .map_err(|error| {
-            anyhow::anyhow!("could not run {} {}: {error}", python(), script.display())
+            anyhow::anyhow!("could not run {} {}: {error}", python(), path.display())
         })?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         anyhow::bail!(
-            "start_hello.py failed ({}): {}",
+            "{script} failed ({}): {}",
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    Ok(serde_json::from_str(stdout.trim())?)
+    serde_json::from_str(stdout.trim())
+        .map_err(|error| anyhow::anyhow!("{script} printed {stdout:?}, not JSON: {error}"))
 }

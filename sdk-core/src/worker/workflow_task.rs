@@ -148,6 +148,12 @@ fn process_task(
     context: RunContext,
     queries: HashMap<String, WorkflowQuery>,
 ) -> Result<(TaskCompletion, HashMap<String, WorkflowQueryResult>), TaskFailure> {
+    if !queries.is_empty() {
+        tracing::debug!(
+            count = queries.len(),
+            "answering queries that came with the workflow task"
+        );
+    }
     let mut run = WorkflowRun::new(events, context)?;
     let completion = run
         .process(factory, events)?

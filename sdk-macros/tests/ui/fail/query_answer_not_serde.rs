@@ -1,0 +1,28 @@
+use chronicle::prelude::*;
+
+#[derive(Default)]
+pub struct Approval {
+    pub approved_by: Option<String>,
+}
+
+pub struct Status {
+    pub approved: bool,
+}
+
+#[workflow]
+impl Approval {
+    #[run]
+    pub async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        ctx.wait_until(|s| s.approved_by.is_some()).await;
+        Ok(ctx.state(|s| s.approved_by.clone().unwrap_or_default()))
+    }
+
+    #[query]
+    pub fn status(&self) -> Status {
+        Status {
+            approved: self.approved_by.is_some(),
+        }
+    }
+}
+
+fn main() {}
