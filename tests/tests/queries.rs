@@ -254,3 +254,58 @@ async fn bad_queries_are_errors_for_the_caller_and_leave_the_workflow_alone() {
     );
     worker.stop().await;
 }
+
+/// Keeps its own context in its state, so that a query can try to use it.
+#[derive(Default)]
+struct Sneaky {
+    ctx: Option<WorkflowContext<Sneaky>>,
+    done: bool,
+}
+
+#[workflow]
+impl Sneaky {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
+        ctx.update(|s| s.ctx = Some(ctx.clone()));
+        ctx.wait_until(|s| s.done).await;
+        ctx.update(|s| s.ctx = None);
+        Ok(())
+    }
+
+    #[signal]
+    fn finish(&mut self) {
+        self.done = true;
+    }
+
+    /// Tries to start a timer from a query.
+    #[query]
+    fn sneak(&self) -> bool {
+        let _timer = self.ctx.as_ref().map(|ctx| ctx.sleep(Duration::from_secs(60)));
+        true
+    }
+}
+
+#[tokio::test]
+async fn a_query_that_issues_a_command_fails_for_its_caller_only() {
+    let client = client().await;
+    let queue = unique_task_queue("sneaky-query");
+    let worker =
+        RunningWorker::spawn(Worker::new(&client, &queue).register_workflow::<Sneaky>());
+    let handle = client
+        .start(Sneaky::run, (), unique_id("sneaky-query"), &queue)
+        .await
+        .unwrap();
+    wait_for_event(&handle, EventType::WorkflowTaskCompleted).await;
+    let error = handle.query(Sneaky::sneak, ()).await.unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("tried to start a timer") && message.contains("cannot issue commands"),
+        "{message}"
+    );
+    handle.signal(Sneaky::finish, ()).await.unwrap();
+    handle.result().await.unwrap();
+    let history = history(&handle).await;
+    assert_eq!(count(&history, EventType::TimerStarted), 0);
+    assert_eq!(count(&history, EventType::WorkflowTaskFailed), 0);
+    worker.stop().await;
+}

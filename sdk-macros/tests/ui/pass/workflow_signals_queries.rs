@@ -155,7 +155,9 @@ fn main() {
     deliver(&mut invoice, Invoice::annotate, ("ada".into(), "early".into()));
     deliver(&mut invoice, Invoice::annotate, ("bob".into(), "late".into()));
     deliver(&mut invoice, Invoice::cancel, ());
-    assert_eq!(ask(&invoice, Invoice::status, ()), r#"{"paid_cents":500,"cancelled":true}"#);
+    let status = ask(&invoice, Invoice::status, ());
+    assert!(status.contains(r#""paid_cents":500"#), "{status}");
+    assert!(status.contains(r#""cancelled":true"#), "{status}");
     assert_eq!(ask(&invoice, Invoice::paid_with, "PAY-7".into()), "true");
     assert_eq!(ask(&invoice, Invoice::paid_with, "PAY-8".into()), "false");
     assert_eq!(ask(&invoice, Invoice::notes_by, ("ada".into(), 5)), r#"["ada: early"]"#);
