@@ -110,13 +110,13 @@ async fn invoice_reminds_until_paid_in_full_and_answers_status_throughout() {
     );
     let reminders = activities.iter().filter(|a| *a == "send_reminder").count();
     assert_eq!(reminders as u32, receipt.reminders_sent);
-    // One reminder timer per wait; the last one is canceled by the payment.
-    assert_eq!(
-        count(&history, EventType::TimerStarted),
-        reminders + 1,
-        "{activities:?}"
-    );
-    assert_eq!(count(&history, EventType::TimerCanceled), 1);
+    // One reminder timer per wait. The payment cancels the last one, unless that timer fired
+    // in the same workflow task as the payment arrived (then the payment still wins).
+    let started = count(&history, EventType::TimerStarted);
+    let fired = count(&history, EventType::TimerFired);
+    let canceled = count(&history, EventType::TimerCanceled);
+    assert_eq!(started, reminders + 1, "{activities:?}");
+    assert_eq!((fired + canceled, canceled <= 1), (started, true));
     assert_eq!(count(&history, EventType::WorkflowTaskFailed), 0);
     worker.stop().await;
 }

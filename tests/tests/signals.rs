@@ -30,6 +30,7 @@ impl Collector {
 
     #[signal]
     fn add(&mut self, item: String) {
+        assert_ne!(item, "boom", "this collector does not take bombs");
         self.items.push(item);
     }
 
@@ -130,16 +131,16 @@ async fn several_signals_in_one_task_apply_in_history_order_also_on_replay() {
     assert!(at_start.is_empty(), "{at_start:?}");
     assert_eq!(items, ["one", "two", "three", "four"]);
 
+    // No workflow task completed between the last four signals: one task took them all.
     let history = history(&handle).await;
     let signals = positions(history.events(), EventType::WorkflowExecutionSignaled);
-    let tasks = positions(history.events(), EventType::WorkflowTaskStarted);
-    let last_task = *tasks.last().unwrap();
-    let batched: Vec<_> = signals
-        .iter()
-        .filter(|s| **s > tasks[tasks.len() - 2])
-        .collect();
-    assert_eq!(batched.len(), 4, "signals {signals:?}, tasks {tasks:?}");
-    assert!(batched.iter().all(|s| **s < last_task));
+    let completed = positions(history.events(), EventType::WorkflowTaskCompleted);
+    let batch = &signals[1..];
+    assert_eq!(batch.len(), 4, "{signals:?}");
+    assert!(
+        !completed.iter().any(|c| batch[0] < *c && *c < batch[3]),
+        "signals {signals:?}, completed tasks {completed:?}"
+    );
     assert_eq!(count(&history, EventType::WorkflowTaskFailed), 0);
     second.stop().await;
 }
@@ -148,7 +149,6 @@ async fn several_signals_in_one_task_apply_in_history_order_also_on_replay() {
 async fn signal_with_start_starts_with_the_signal_then_signals_the_running_workflow() {
     let client = client().await;
     let queue = unique_task_queue("signal-with-start");
-    let worker = RunningWorker::spawn(worker(&client, &queue));
     let id = unique_id("signal-with-start");
     let first = client
         .start(Collector::run, (), &id, &queue)
@@ -160,19 +160,17 @@ async fn signal_with_start_starts_with_the_signal_then_signals_the_running_workf
         .with_signal(Collector::add, "second".to_string())
         .await
         .unwrap();
-    assert_eq!(
-        first.run_id(),
-        second.run_id(),
-        "the running workflow took the signal"
-    );
+    assert_eq!(first.run_id(), second.run_id(), "the open workflow took the signal");
+
+    // The worker starts only now: both signals precede the first workflow task.
+    let worker = RunningWorker::spawn(worker(&client, &queue));
+    wait_for_event(&first, EventType::WorkflowTaskCompleted).await;
     second.signal(Collector::close, ()).await.unwrap();
     let (at_start, items) = first.result().await.unwrap();
-    assert_eq!(
-        at_start,
-        ["first"],
-        "the signal is applied before the run function starts"
-    );
+    assert_eq!(at_start, ["first", "second"], "applied before the run function starts");
     assert_eq!(items, ["first", "second"]);
+    let history = history(&first).await;
+    assert_eq!(count(&history, EventType::WorkflowExecutionStarted), 1);
     worker.stop().await;
 }
 
@@ -232,4 +230,30 @@ async fn a_function_that_is_not_a_signal_handler_is_refused_before_any_call() {
         "{message}"
     );
     assert!(message.contains("bump"), "{message}");
+}
+
+#[tokio::test]
+async fn a_panicking_signal_handler_fails_the_workflow_task_not_the_worker() {
+    let client = client().await;
+    let queue = unique_task_queue("panicking-signal");
+    let worker = RunningWorker::spawn(worker(&client, &queue));
+    let handle = client
+        .start(Collector::run, (), unique_id("panicking-signal"), &queue)
+        .await
+        .unwrap();
+    handle.signal(Collector::add, "boom".to_string()).await.unwrap();
+    let failed = wait_for_event(&handle, EventType::WorkflowTaskFailed).await;
+    let message = common::task_failure_message(&failed);
+    assert!(message.contains("in the handler of signal \"add\""), "{message}");
+    assert!(message.contains("does not take bombs"), "{message}");
+
+    // The worker lives on: another workflow on it completes.
+    let other = client
+        .start(Collector::run, (), unique_id("after-panic"), &queue)
+        .with_signal(Collector::close, ())
+        .await
+        .unwrap();
+    other.result().await.unwrap();
+    handle.terminate("test done").await.unwrap();
+    worker.stop().await;
 }
