@@ -77,11 +77,82 @@ pub fn from_json_value(mut value: serde_json::Value) -> Result<History, HistoryE
 
 /// Rewrites spellings other tools use into the canonical proto3 JSON form, in place.
 ///
-/// The canonical form (what `temporal workflow show --output json` writes) needs nothing, and it
-/// is all this version reads; the pass exists so that other spellings can be accepted by adding
-/// a rewrite here, without touching the descriptor-driven decoding.
+/// The canonical form (what `temporal workflow show --output json` and the SDKs' `to_json`
+/// write) needs nothing. Some tools (older SDKs' `to_json`, the web UI's download) write enum
+/// values in their short form: `"eventType": "ActivityTaskScheduled"` for
+/// `EVENT_TYPE_ACTIVITY_TASK_SCHEDULED`. Every enum field is found through the descriptors, so
+/// this holds for any enum of any event, not a list kept by hand.
 pub fn normalize(value: &mut serde_json::Value) {
-    let _ = value;
+    normalize_message(value, &history_descriptor());
+}
+
+fn normalize_message(value: &mut serde_json::Value, message: &MessageDescriptor) {
+    let serde_json::Value::Object(object) = value else {
+        return;
+    };
+    for (key, value) in object.iter_mut() {
+        let field = message
+            .get_field_by_json_name(key)
+            .or_else(|| message.get_field_by_name(key));
+        let Some(field) = field else {
+            continue; // unknown to these descriptors: left for the decoder to ignore
+        };
+        let kind = if field.is_map() {
+            match field.kind() {
+                Kind::Message(entry) => entry.map_entry_value_field().kind(),
+                other => other,
+            }
+        } else {
+            field.kind()
+        };
+        let values: Vec<&mut serde_json::Value> = match value {
+            serde_json::Value::Array(items) if field.is_list() => items.iter_mut().collect(),
+            serde_json::Value::Object(entries) if field.is_map() => entries.values_mut().collect(),
+            single => vec![single],
+        };
+        for value in values {
+            match &kind {
+                Kind::Message(inner) => normalize_message(value, inner),
+                Kind::Enum(enumeration) => normalize_enum(value, enumeration),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// `ActivityTaskScheduled` → `EVENT_TYPE_ACTIVITY_TASK_SCHEDULED`, when the first is not a value
+/// name of the enum and the second is.
+fn normalize_enum(value: &mut serde_json::Value, enumeration: &prost_reflect::EnumDescriptor) {
+    let serde_json::Value::String(name) = value else {
+        return;
+    };
+    if enumeration.get_value_by_name(name).is_some() {
+        return;
+    }
+    // Temporal's enums prefix every value with the enum's name, as their zero value shows:
+    // `EVENT_TYPE_UNSPECIFIED`.
+    let Some(prefix) = enumeration
+        .get_value(0)
+        .and_then(|zero| zero.name().strip_suffix("UNSPECIFIED").map(str::to_string))
+    else {
+        return;
+    };
+    let canonical = format!("{prefix}{}", screaming_snake(name));
+    if enumeration.get_value_by_name(&canonical).is_some() {
+        *name = canonical;
+    }
+}
+
+/// `ActivityTaskScheduled` → `ACTIVITY_TASK_SCHEDULED`.
+fn screaming_snake(pascal: &str) -> String {
+    let mut out = String::with_capacity(pascal.len() + 8);
+    for (i, c) in pascal.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }
 
 /// Writes a [`History`] as `temporal workflow show --output json` does.
@@ -380,5 +451,71 @@ mod tests {
         assert_eq!(base64_standard(b"foo"), "Zm9v");
         assert_eq!(base64_standard(b"json/plain"), "anNvbi9wbGFpbg==");
         assert_eq!(base64_standard(&[0xfb, 0xff]), "+/8=");
+    }
+
+    fn fixture(name: &str) -> String {
+        let path = format!(
+            "{}/tests/fixtures/histories/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// `"EVENT_TYPE_TIMER_FIRED"` → `"TimerFired"`, for every enum value in the text.
+    fn shorten_enums(json: &str) -> String {
+        let mut value: serde_json::Value = serde_json::from_str(json).unwrap();
+        fn walk(value: &mut serde_json::Value) {
+            match value {
+                serde_json::Value::Object(o) => o.values_mut().for_each(walk),
+                serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+                serde_json::Value::String(s) => {
+                    for prefix in ["EVENT_TYPE_", "TASK_QUEUE_KIND_"] {
+                        if let Some(rest) = s.strip_prefix(prefix) {
+                            *s = rest
+                                .split('_')
+                                .map(|w| w[..1].to_string() + &w[1..].to_ascii_lowercase())
+                                .collect();
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        walk(&mut value);
+        value.to_string()
+    }
+
+    #[test]
+    fn short_enum_spellings_read_as_the_canonical_ones() {
+        for name in ["timer.cli.json", "greeting.py.json", "parallel.cli.json"] {
+            let canonical = from_json(&fixture(name)).unwrap();
+            let short = shorten_enums(&fixture(name));
+            assert!(short.contains("\"eventType\":\"WorkflowExecutionStarted\""));
+            assert!(short.contains("\"kind\":\"Normal\""));
+            assert_eq!(from_json(&short).unwrap(), canonical, "{name}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_and_event_types_of_newer_servers_do_not_break_loading() {
+        let mut value: serde_json::Value =
+            serde_json::from_str(&fixture("timer.cli.json")).unwrap();
+        let events = value["events"].as_array_mut().unwrap();
+        events[0]["someFieldFromTheFuture"] = serde_json::json!({"a": 1});
+        events[0]["workflowExecutionStartedEventAttributes"]["newOption"] = true.into();
+        events.push(serde_json::json!({
+            "eventId": "11",
+            "eventType": "EVENT_TYPE_FROM_THE_FUTURE",
+            "futureEventAttributes": {"x": 1},
+        }));
+        let history = from_json_value(value).unwrap();
+        assert_eq!(history.len(), 11);
+        assert_eq!(history.events()[10].event_type, 0);
+        assert_eq!(
+            history.workflow_type(),
+            from_json(&fixture("timer.cli.json"))
+                .unwrap()
+                .workflow_type()
+        );
     }
 }
