@@ -280,7 +280,10 @@ impl Sneaky {
     /// Tries to start a timer from a query.
     #[query]
     fn sneak(&self) -> bool {
-        let _timer = self.ctx.as_ref().map(|ctx| ctx.sleep(Duration::from_secs(60)));
+        let _timer = self
+            .ctx
+            .as_ref()
+            .map(|ctx| ctx.sleep(Duration::from_secs(60)));
         true
     }
 }
@@ -289,8 +292,7 @@ impl Sneaky {
 async fn a_query_that_issues_a_command_fails_for_its_caller_only() {
     let client = client().await;
     let queue = unique_task_queue("sneaky-query");
-    let worker =
-        RunningWorker::spawn(Worker::new(&client, &queue).register_workflow::<Sneaky>());
+    let worker = RunningWorker::spawn(Worker::new(&client, &queue).register_workflow::<Sneaky>());
     let handle = client
         .start(Sneaky::run, (), unique_id("sneaky-query"), &queue)
         .await

@@ -160,14 +160,22 @@ async fn signal_with_start_starts_with_the_signal_then_signals_the_running_workf
         .with_signal(Collector::add, "second".to_string())
         .await
         .unwrap();
-    assert_eq!(first.run_id(), second.run_id(), "the open workflow took the signal");
+    assert_eq!(
+        first.run_id(),
+        second.run_id(),
+        "the open workflow took the signal"
+    );
 
     // The worker starts only now: both signals precede the first workflow task.
     let worker = RunningWorker::spawn(worker(&client, &queue));
     wait_for_event(&first, EventType::WorkflowTaskCompleted).await;
     second.signal(Collector::close, ()).await.unwrap();
     let (at_start, items) = first.result().await.unwrap();
-    assert_eq!(at_start, ["first", "second"], "applied before the run function starts");
+    assert_eq!(
+        at_start,
+        ["first", "second"],
+        "applied before the run function starts"
+    );
     assert_eq!(items, ["first", "second"]);
     let history = history(&first).await;
     assert_eq!(count(&history, EventType::WorkflowExecutionStarted), 1);
@@ -241,10 +249,16 @@ async fn a_panicking_signal_handler_fails_the_workflow_task_not_the_worker() {
         .start(Collector::run, (), unique_id("panicking-signal"), &queue)
         .await
         .unwrap();
-    handle.signal(Collector::add, "boom".to_string()).await.unwrap();
+    handle
+        .signal(Collector::add, "boom".to_string())
+        .await
+        .unwrap();
     let failed = wait_for_event(&handle, EventType::WorkflowTaskFailed).await;
     let message = common::task_failure_message(&failed);
-    assert!(message.contains("in the handler of signal \"add\""), "{message}");
+    assert!(
+        message.contains("in the handler of signal \"add\""),
+        "{message}"
+    );
     assert!(message.contains("does not take bombs"), "{message}");
 
     // The worker lives on: another workflow on it completes.
