@@ -15,10 +15,15 @@ use std::any::TypeId;
 /// A signal handler of workflow `W` used as a value, as in `InvoiceWorkflow::payment_received`.
 ///
 /// `Args` only tells the arities apart.
+///
+/// The argument types must also be `Serialize`, to be sent. When one is not, the compiler only
+/// reports that this trait is not implemented, never the missing `Serialize`: hence the
+/// diagnostic's second note.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a signal handler of `{W}`",
-    label = "expected a `#[signal]` method of the workflow, like `MyWorkflow::approve`",
-    note = "a signal handler is a method `fn name(&mut self, arg: A)` marked `#[signal]`; check the argument type"
+    message = "`{Self}` cannot be sent as a signal to `{W}`",
+    label = "expected a `#[signal]` method of `{W}`, like `MyWorkflow::approve`",
+    note = "a signal handler is a method `fn name(&mut self, a: A, ..)` marked `#[signal]` in the workflow's #[workflow] impl block; a `#[query]` method is asked with `handle.query(..)`",
+    note = "a client encodes the signal's arguments: each argument type must implement `serde::Serialize`, not only `Deserialize`"
 )]
 pub trait SignalFn<W, Args>: 'static {
     /// The argument (one), a tuple of them (several), or `()` (none).
@@ -28,10 +33,14 @@ pub trait SignalFn<W, Args>: 'static {
 }
 
 /// A query handler of workflow `W` used as a value, as in `InvoiceWorkflow::status`.
+///
+/// As for [`SignalFn`], the argument types must also be `Serialize`, and the answer type
+/// `DeserializeOwned`; the compiler reports only this trait when one is not.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a query handler of `{W}`",
-    label = "expected a `#[query]` method of the workflow, like `MyWorkflow::status`",
-    note = "a query handler is a method `fn name(&self, ..) -> T` marked `#[query]`; check the argument type"
+    message = "`{Self}` cannot be asked as a query of `{W}`",
+    label = "expected a `#[query]` method of `{W}`, like `MyWorkflow::status`",
+    note = "a query handler is a method `fn name(&self, a: A, ..) -> T` marked `#[query]` in the workflow's #[workflow] impl block; a `#[signal]` method is sent with `handle.signal(..)`",
+    note = "a client encodes the query's arguments and decodes its answer: each argument type must implement `serde::Serialize`, and the answer type `T` `serde::Deserialize`"
 )]
 pub trait QueryFn<W, Args>: 'static {
     /// The argument (one), a tuple of them (several), or `()` (none).

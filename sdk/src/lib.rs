@@ -25,6 +25,7 @@ pub mod client;
 mod definition;
 mod error;
 mod handlers;
+pub mod replay;
 pub mod testing;
 mod worker;
 mod workflow;
@@ -41,6 +42,7 @@ pub use client::{Client, WorkflowHandle};
 pub use definition::{ActivityDefinition, RunFn, WorkflowDefinition};
 pub use error::{ActivityError, ActivityFailure, WorkflowError, WorkflowResult};
 pub use handlers::{NotAHandler, QueryFn, SignalFn};
+pub use replay::{ReplayError, ReplayFailures, Replayer};
 pub use worker::{ShutdownHandle, Worker, WorkerError, WorkerOptions};
 pub use workflow::{
     ActivityCall, ActivityFuture, Timer, WaitUntil, WaitUntilTimeout, WorkflowContext,

@@ -98,7 +98,13 @@ impl Worker {
     }
 }
 
-struct WorkflowRegistration<W>(PhantomData<fn() -> W>);
+pub(crate) struct WorkflowRegistration<W>(PhantomData<fn() -> W>);
+
+impl<W> WorkflowRegistration<W> {
+    pub(crate) fn new() -> Self {
+        Self(PhantomData)
+    }
+}
 
 impl<W: WorkflowDefinition> WorkflowFactory for WorkflowRegistration<W> {
     fn name(&self) -> &str {

@@ -102,7 +102,10 @@ async fn client_calls(client: &Client) -> Result<(), ClientError> {
     handle.signal(Invoice::cancel, ()).await?;
     handle.signal(Invoice::pay, payment).await?;
     handle
-        .signal(Invoice::annotate, ("ada".to_string(), "paid early".to_string()))
+        .signal(
+            Invoice::annotate,
+            ("ada".to_string(), "paid early".to_string()),
+        )
         .await?;
 
     let status: Status = handle.query(Invoice::status, ()).await?;
@@ -120,17 +123,29 @@ async fn client_calls(client: &Client) -> Result<(), ClientError> {
 }
 
 /// Delivers a signal the way a worker does: by its wire name, with encoded arguments.
-fn deliver<W: WorkflowDefinition, Args, S: SignalFn<W, Args>>(state: &mut W, _: S, input: S::Input) {
+fn deliver<W: WorkflowDefinition, Args, S: SignalFn<W, Args>>(
+    state: &mut W,
+    _: S,
+    input: S::Input,
+) {
     let name = W::signal_name(TypeId::of::<S>()).expect("a #[signal] of the workflow");
     let payloads = S::encode(&input).unwrap();
-    W::handle_signal(state, name, payloads).expect("a known name").unwrap();
+    W::handle_signal(state, name, payloads)
+        .expect("a known name")
+        .unwrap();
 }
 
 /// Asks a query the way a worker does; returns the answer's JSON.
-fn ask<W: WorkflowDefinition, Args, Q: QueryFn<W, Args>>(state: &W, _: Q, input: Q::Input) -> String {
+fn ask<W: WorkflowDefinition, Args, Q: QueryFn<W, Args>>(
+    state: &W,
+    _: Q,
+    input: Q::Input,
+) -> String {
     let name = W::query_name(TypeId::of::<Q>()).expect("a #[query] of the workflow");
     let payloads = Q::encode(&input).unwrap();
-    let answer = W::handle_query(state, name, payloads).expect("a known name").unwrap();
+    let answer = W::handle_query(state, name, payloads)
+        .expect("a known name")
+        .unwrap();
     assert_eq!(answer.len(), 1);
     String::from_utf8(answer[0].data.clone()).unwrap()
 }
@@ -152,19 +167,34 @@ fn main() {
         reference: "PAY-7".to_string(),
     };
     deliver(&mut invoice, Invoice::pay, payment);
-    deliver(&mut invoice, Invoice::annotate, ("ada".into(), "early".into()));
-    deliver(&mut invoice, Invoice::annotate, ("bob".into(), "late".into()));
+    deliver(
+        &mut invoice,
+        Invoice::annotate,
+        ("ada".into(), "early".into()),
+    );
+    deliver(
+        &mut invoice,
+        Invoice::annotate,
+        ("bob".into(), "late".into()),
+    );
     deliver(&mut invoice, Invoice::cancel, ());
     let status = ask(&invoice, Invoice::status, ());
     assert!(status.contains(r#""paid_cents":500"#), "{status}");
     assert!(status.contains(r#""cancelled":true"#), "{status}");
     assert_eq!(ask(&invoice, Invoice::paid_with, "PAY-7".into()), "true");
     assert_eq!(ask(&invoice, Invoice::paid_with, "PAY-8".into()), "false");
-    assert_eq!(ask(&invoice, Invoice::notes_by, ("ada".into(), 5)), r#"["ada: early"]"#);
+    assert_eq!(
+        ask(&invoice, Invoice::notes_by, ("ada".into(), 5)),
+        r#"["ada: early"]"#
+    );
     assert_eq!(ask(&invoice, Invoice::is_cancelled, ()), "true");
 
     // Names are looked up by kind: `cancel` is both a signal and a query.
     assert_eq!(Invoice::signal_name(TypeId::of::<fn()>()), None);
-    assert!(Invoice::default().handle_signal("has_reference", Vec::new()).is_none());
-    assert!(Invoice::default().handle_query("payment_received", Vec::new()).is_none());
+    assert!(Invoice::default()
+        .handle_signal("has_reference", Vec::new())
+        .is_none());
+    assert!(Invoice::default()
+        .handle_query("payment_received", Vec::new())
+        .is_none());
 }

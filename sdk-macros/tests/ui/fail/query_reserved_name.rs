@@ -1,0 +1,22 @@
+use chronicle::prelude::*;
+
+#[derive(Default)]
+pub struct Approval {
+    pub approved_by: Option<String>,
+}
+
+#[workflow]
+impl Approval {
+    #[run]
+    pub async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
+        ctx.wait_until(|s| s.approved_by.is_some()).await;
+        Ok(ctx.state(|s| s.approved_by.clone().unwrap_or_default()))
+    }
+
+    #[query(name = "__stack_trace")]
+    pub fn approver(&self) -> Option<String> {
+        self.approved_by.clone()
+    }
+}
+
+fn main() {}
