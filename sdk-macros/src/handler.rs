@@ -300,6 +300,16 @@ fn dispatch_arm(handler: &Handler) -> TokenStream {
             };
         }
     });
+    // Clients must be able to send the arguments and read the answer: checked here, at the
+    // handler's types, rather than at each client call.
+    let client_side = args
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> #p::assert_serialize::<#ty>();))
+        .chain(
+            answer
+                .iter()
+                .map(|ty| quote_spanned!(ty.span()=> #p::assert_deserialize::<#ty>();)),
+        );
     let call = quote_spanned!(method.span()=> self.#method(#(#names),*));
     let result = match answer {
         None => quote! {
@@ -318,6 +328,7 @@ fn dispatch_arm(handler: &Handler) -> TokenStream {
                 #p::Ok(reader) => reader,
                 #p::Err(error) => return #p::Some(#p::Err(error)),
             };
+            #(#client_side)*
             #(#reads)*
             #result
         }

@@ -7,7 +7,7 @@
 //! comes from the workflow's definition, which recognises its handlers by their function type.
 
 use crate::definition::WorkflowDefinition;
-use chronicle_core::payload::{self, ArgReader, Payload, PayloadError};
+use chronicle_core::payload::{self, Payload, PayloadError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::any::TypeId;
@@ -133,30 +133,12 @@ pub fn type_id_of<T: 'static>(_: &T) -> TypeId {
     TypeId::of::<T>()
 }
 
-/// Arguments a handler decodes: a tuple of deserializable values, one payload each.
-pub trait DecodeArgs: Sized {
-    /// Checks the count and decodes each argument; `what` names the handler in errors.
-    fn decode(what: &'static str, payloads: Vec<Payload>) -> Result<Self, PayloadError>;
-}
+/// Compile-time check that a handler's argument can be sent by a client; generated code calls
+/// it spanned at the argument's type.
+pub fn assert_serialize<T: Serialize>() {}
 
-macro_rules! impl_decode_args {
-    ($count:literal; $($arg:ident),*) => {
-        impl<$($arg: DeserializeOwned,)*> DecodeArgs for ($($arg,)*) {
-            #[allow(unused_mut, unused_variables)]
-            fn decode(what: &'static str, payloads: Vec<Payload>) -> Result<Self, PayloadError> {
-                let mut reader = ArgReader::new(what, payloads, $count)?;
-                Ok(($(reader.next::<$arg>()?,)*))
-            }
-        }
-    };
-}
-impl_decode_args!(0;);
-impl_decode_args!(1; A1);
-impl_decode_args!(2; A1, A2);
-impl_decode_args!(3; A1, A2, A3);
-impl_decode_args!(4; A1, A2, A3, A4);
-impl_decode_args!(5; A1, A2, A3, A4, A5);
-impl_decode_args!(6; A1, A2, A3, A4, A5, A6);
+/// Compile-time check that a query's answer can be read by a client.
+pub fn assert_deserialize<T: DeserializeOwned>() {}
 
 /// Encodes a query's answer as its one payload.
 pub fn encode_answer<T: Serialize>(answer: &T) -> Result<Vec<Payload>, PayloadError> {

@@ -63,7 +63,7 @@ pub mod __private {
     pub use crate::definition::{
         ActivityDefinition, ActivityReturn, WorkflowDefinition, WorkflowReturn,
     };
-    pub use crate::handlers::{encode_answer, type_id_of, DecodeArgs};
+    pub use crate::handlers::{assert_deserialize, assert_serialize, encode_answer, type_id_of};
     pub use crate::{ActivityContext, ActivityError, WorkflowContext, WorkflowError};
     pub use chronicle_core::payload::{self, ArgReader, Payload, PayloadError};
     pub use futures::future::{BoxFuture, LocalBoxFuture};

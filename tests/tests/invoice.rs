@@ -3,7 +3,6 @@
 
 mod common;
 
-use chronicle::prelude::*;
 use chronicle_core::proto::enums::EventType;
 use chronicle_core::proto::history::history_event::Attributes;
 use chronicle_tests::{python_json, server, unique_id, wait_for_some};

@@ -11,6 +11,7 @@ use chronicle_core::proto::query::WorkflowQuery;
 use chronicle_core::proto::workflowservice::{
     QueryWorkflowRequest, SignalWorkflowExecutionRequest,
 };
+use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tonic::Code;
@@ -24,14 +25,24 @@ impl<W: WorkflowDefinition> WorkflowHandle<W> {
     /// ```ignore
     /// handle.signal(InvoiceWorkflow::payment_received, Payment { amount: 120.0 }).await?;
     /// ```
-    pub async fn signal<S, Args>(&self, signal: S, input: S::Input) -> Result<(), ClientError>
+    // A plain `fn` returning a boxed future, not an `async fn`: with a wrong handler or
+    // argument, the compiler then reports the error once, not again at the call and `.await`.
+    pub fn signal<S, Args>(
+        &self,
+        signal: S,
+        input: S::Input,
+    ) -> BoxFuture<'_, Result<(), ClientError>>
     where
         S: SignalFn<W, Args>,
     {
         let _ = signal;
-        let name = signal_name::<W, S>()?;
-        let args = S::encode(&input).map_err(ClientError::Encode)?;
-        self.signal_payloads(name, args).await
+        let prepared = signal_name::<W, S>()
+            .map_err(ClientError::from)
+            .and_then(|name| Ok((name, S::encode(&input).map_err(ClientError::Encode)?)));
+        Box::pin(async move {
+            let (name, args) = prepared?;
+            self.signal_payloads(name, args).await
+        })
     }
 
     /// Asks a query, typed by its `#[query]` handler: the argument and the answer are the
@@ -43,15 +54,24 @@ impl<W: WorkflowDefinition> WorkflowHandle<W> {
     /// ```ignore
     /// let status: InvoiceStatus = handle.query(InvoiceWorkflow::status, ()).await?;
     /// ```
-    pub async fn query<Q, Args>(&self, query: Q, input: Q::Input) -> Result<Q::Output, ClientError>
+    pub fn query<Q, Args>(
+        &self,
+        query: Q,
+        input: Q::Input,
+    ) -> BoxFuture<'_, Result<Q::Output, ClientError>>
     where
         Q: QueryFn<W, Args>,
+        Q::Output: Send,
     {
         let _ = query;
-        let name = query_name::<W, Q>()?;
-        let args = Q::encode(&input).map_err(ClientError::Encode)?;
-        let answer = self.query_payloads(name, args).await?;
-        decode_answer(name, &answer)
+        let prepared = query_name::<W, Q>()
+            .map_err(ClientError::from)
+            .and_then(|name| Ok((name, Q::encode(&input).map_err(ClientError::Encode)?)));
+        Box::pin(async move {
+            let (name, args) = prepared?;
+            let answer = self.query_payloads(name, args).await?;
+            decode_answer(name, &answer)
+        })
     }
 }
 
