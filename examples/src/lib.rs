@@ -1,7 +1,9 @@
 //! Shared plumbing for the example binaries: logging, connecting (starting a local dev server
 //! when none is running), and the `worker` / `start` / both-in-one-process subcommands.
 
+pub mod hello;
 pub mod invoice;
+pub mod onboarding;
 
 use chronicle::testing::{connect_or_start_dev_server, DevServer};
 use chronicle::{Client, Worker};

@@ -89,6 +89,36 @@ impl<W> WorkflowContext<W> {
         }
     }
 
+    /// Whether to take the new code path of a change identified by `patch_id`.
+    ///
+    /// New runs, and runs that already took the patched path, get `true`; runs that started
+    /// before the change and are replaying up to this point get `false`, so they keep doing
+    /// what their history says. The decision is recorded in history as a patch marker (the
+    /// format of Temporal's other SDKs, so patched histories replay across them).
+    ///
+    /// ```ignore
+    /// if ctx.patched("send-sms") {
+    ///     ctx.activity(send_sms, phone).await?;
+    /// } else {
+    ///     ctx.activity(send_email, address).await?;
+    /// }
+    /// ```
+    ///
+    /// Once no run that could take the old path remains, replace the call with
+    /// [`deprecate_patch`](Self::deprecate_patch) and drop the old branch; later, remove that
+    /// call too.
+    #[track_caller]
+    pub fn patched(&self, patch_id: &str) -> bool {
+        self.run.patched(patch_id, false)
+    }
+
+    /// Marks a patch whose old code path is gone: replays histories that recorded the patch
+    /// and histories that did not, and records the patch as deprecated for new runs.
+    #[track_caller]
+    pub fn deprecate_patch(&self, patch_id: &str) {
+        self.run.patched(patch_id, true);
+    }
+
     /// Reads the workflow's state.
     pub fn state<R>(&self, read: impl FnOnce(&W) -> R) -> R {
         read(&self.state.borrow())

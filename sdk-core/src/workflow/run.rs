@@ -9,6 +9,7 @@ use super::error::{Nondeterminism, TaskFailure, TaskFailureKind};
 use super::executor::{Executor, Progress};
 use super::machines::activity::ActivityOptions;
 use super::machines::completion::CompletionMachine;
+use super::machines::patch::{is_change_version_upsert, patch_marker};
 use super::machines::{describe_event, event_type_name};
 use super::state::{Outgoing, RunHandle, RunState};
 use crate::payload;
@@ -25,7 +26,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// 4 ImprovedHeartbeatHeuristic.
 pub const KNOWN_CORE_FLAGS: &[u32] = &[1, 2, 3, 4];
 /// Flags Chronicle's own behaviour corresponds to, recorded on a run's first workflow task.
-pub const USED_CORE_FLAGS: &[u32] = &[1, 3];
+pub const USED_CORE_FLAGS: &[u32] = &[1, 2, 3];
 
 /// What a run needs besides its history.
 #[derive(Debug, Clone)]
@@ -150,18 +151,36 @@ impl WorkflowRun {
             if kind == EventType::WorkflowTaskStarted {
                 let next = events.get(i + 1).map(|e| e.event_type);
                 if next == Some(EventType::WorkflowTaskCompleted as i32) {
-                    check_sdk_flags(&events[i + 1])?;
+                    let flags = check_sdk_flags(&events[i + 1])?;
+                    let commands = &events[i + 2..];
+                    let commands =
+                        &commands[..commands.iter().take_while(|e| is_command_event(e)).count()];
+                    {
+                        let mut state = self.state.borrow_mut();
+                        state.flags.extend(flags);
+                        // What `patched` returns depends on the markers this task recorded.
+                        state.patches_in_history = commands
+                            .iter()
+                            .filter_map(patch_marker)
+                            .map(|p| p.id)
+                            .collect();
+                    }
                     self.activate(factory, event, true)?;
                     self.task_completed_before = true;
-                    i += 2;
-                    while i < events.len() && is_command_event(&events[i]) {
-                        self.match_command_event(&events[i])?;
-                        i += 1;
+                    let mut skipped_patch = false;
+                    for command_event in commands {
+                        skipped_patch = self.match_command_event(command_event, skipped_patch)?;
                     }
+                    i += 2 + commands.len();
                     self.check_all_matched(events.get(i).or(events.last()))?;
                     continue;
                 }
                 if next.is_none() {
+                    if !self.task_completed_before {
+                        // The first task records the flags this version uses.
+                        self.state.borrow_mut().flags.extend(USED_CORE_FLAGS);
+                    }
+                    self.state.borrow_mut().patches_in_history.clear();
                     self.activate(factory, event, false)?;
                     let state = self.state.borrow();
                     let commands = state.outbox.iter().map(|o| state.command(*o)).collect();
@@ -235,8 +254,29 @@ impl WorkflowRun {
     }
 
     /// Matches one recorded command event with the oldest unmatched command of the code.
-    fn match_command_event(&mut self, event: &HistoryEvent) -> Result<(), TaskFailure> {
+    ///
+    /// A deprecated patch's marker that the code no longer issues is skipped, with the
+    /// `TemporalChangeVersion` upsert that follows it (`after_skipped_patch`); returns whether
+    /// this event was such a marker.
+    fn match_command_event(
+        &mut self,
+        event: &HistoryEvent,
+        after_skipped_patch: bool,
+    ) -> Result<bool, TaskFailure> {
         let mut state = self.state.borrow_mut();
+        let front = state.outbox.front().copied();
+        if let Some(patch) = patch_marker(event).filter(|p| p.deprecated) {
+            let issued = matches!(front, Some(Outgoing::RecordPatch(i)) if state.patches[i].data.id == patch.id);
+            if !issued {
+                return Ok(true);
+            }
+        }
+        if after_skipped_patch
+            && is_change_version_upsert(event)
+            && !matches!(front, Some(Outgoing::UpsertChangeVersion(_)))
+        {
+            return Ok(false);
+        }
         let Some(next) = state.outbox.pop_front() else {
             return Err(nondeterminism(event, "no command".to_string(), None));
         };
@@ -251,10 +291,14 @@ impl WorkflowRun {
             Outgoing::RequestCancelActivity(i) => state.activities[i].on_cancel_recorded(event),
             Outgoing::StartTimer(i) => state.timers[i].on_started(event),
             Outgoing::CancelTimer(i) => state.timers[i].on_cancel_recorded(event),
+            Outgoing::RecordPatch(i) => state.patches[i].matches_marker(event),
+            Outgoing::UpsertChangeVersion(_) => {
+                event.event_type == EventType::UpsertWorkflowSearchAttributes as i32
+            }
             Outgoing::Complete => state.completion.as_ref().is_some_and(|c| c.matches(event)),
         };
         if matched {
-            Ok(())
+            Ok(false)
         } else {
             Err(nondeterminism(
                 event,
@@ -365,20 +409,21 @@ fn nondeterminism(
     }))
 }
 
-fn check_sdk_flags(task_completed: &HistoryEvent) -> Result<(), TaskFailure> {
+/// The SDK flags a `WorkflowTaskCompleted` records, all of which must be known.
+fn check_sdk_flags(task_completed: &HistoryEvent) -> Result<Vec<u32>, TaskFailure> {
     let Some(Attributes::WorkflowTaskCompletedEventAttributes(a)) = &task_completed.attributes
     else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let Some(metadata) = &a.sdk_metadata else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     match metadata
         .core_used_flags
         .iter()
         .find(|f| !KNOWN_CORE_FLAGS.contains(f))
     {
-        None => Ok(()),
+        None => Ok(metadata.core_used_flags.clone()),
         Some(flag) => Err(TaskFailure::new(TaskFailureKind::Unsupported(format!(
             "event {} records SDK flag {flag}, unknown to this version of Chronicle",
             task_completed.event_id

@@ -7,12 +7,13 @@
 use super::definition::WorkflowInfo;
 use super::machines::activity::{ActivityMachine, ActivityOptions};
 use super::machines::completion::CompletionMachine;
+use super::machines::patch::{PatchMachine, UPSERT_ON_PATCH_FLAG};
 use super::machines::timer::TimerMachine;
 use crate::failure::Failure;
 use crate::payload::Payload;
 use crate::proto::command::Command;
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
@@ -27,6 +28,8 @@ pub(crate) enum Outgoing {
     RequestCancelActivity(usize),
     StartTimer(usize),
     CancelTimer(usize),
+    RecordPatch(usize),
+    UpsertChangeVersion(usize),
     Complete,
 }
 
@@ -47,6 +50,15 @@ pub(crate) struct RunState {
     pub change_wakers: Vec<Waker>,
     /// Set while a query handler runs: commands are refused then.
     pub in_query: Option<String>,
+    pub patches: Vec<PatchMachine>,
+    /// What `patched(id)` returned, so that later calls agree.
+    pub patch_decisions: HashMap<String, bool>,
+    /// Patches whose markers the history holds in the task being replayed.
+    pub patches_in_history: HashSet<String>,
+    /// Every patch of the run so far (the `TemporalChangeVersion` value).
+    pub change_versions: BTreeSet<String>,
+    /// SDK flags recorded for the run (from history, plus the live first task's own).
+    pub flags: BTreeSet<u32>,
 }
 
 impl RunState {
@@ -68,6 +80,11 @@ impl RunState {
             timer_by_id: HashMap::new(),
             change_wakers: Vec::new(),
             in_query: None,
+            patches: Vec::new(),
+            patch_decisions: HashMap::new(),
+            patches_in_history: HashSet::new(),
+            change_versions: BTreeSet::new(),
+            flags: BTreeSet::new(),
         }
     }
 
@@ -96,6 +113,8 @@ impl RunState {
             Outgoing::RequestCancelActivity(i) => self.activities[i].cancel_command(),
             Outgoing::StartTimer(i) => self.timers[i].start_command(),
             Outgoing::CancelTimer(i) => self.timers[i].cancel_command(),
+            Outgoing::RecordPatch(i) => self.patches[i].marker_command(),
+            Outgoing::UpsertChangeVersion(i) => self.patches[i].upsert_command(),
             Outgoing::Complete => self
                 .completion
                 .as_ref()
@@ -110,6 +129,8 @@ impl RunState {
             Outgoing::RequestCancelActivity(i) => self.activities[i].describe_cancel(),
             Outgoing::StartTimer(i) => self.timers[i].describe_start(),
             Outgoing::CancelTimer(i) => self.timers[i].describe_cancel(),
+            Outgoing::RecordPatch(i) => self.patches[i].describe_marker(),
+            Outgoing::UpsertChangeVersion(i) => self.patches[i].describe_upsert(),
             Outgoing::Complete => self
                 .completion
                 .as_ref()
@@ -124,6 +145,9 @@ impl RunState {
                 Some(self.activities[i].location)
             }
             Outgoing::StartTimer(i) | Outgoing::CancelTimer(i) => Some(self.timers[i].location),
+            Outgoing::RecordPatch(i) | Outgoing::UpsertChangeVersion(i) => {
+                Some(self.patches[i].location)
+            }
             Outgoing::Complete => None,
         }
     }
@@ -170,6 +194,42 @@ impl RunHandle {
         if !state.change_wakers.iter().any(|w| w.will_wake(waker)) {
             state.change_wakers.push(waker.clone());
         }
+    }
+
+    /// Whether the code should take the patched path for `patch_id`; see
+    /// [`machines::patch`](super::machines::patch) for the rules. `deprecated` is
+    /// `deprecate_patch`: the patch is applied everywhere and only its marker remains.
+    #[track_caller]
+    pub fn patched(&self, patch_id: &str, deprecated: bool) -> bool {
+        let location = Location::caller();
+        let mut state = self.0.borrow_mut();
+        state.refuse_in_query("record a patch marker");
+        if let Some(decision) = state.patch_decisions.get(patch_id) {
+            return *decision;
+        }
+        let in_history = state.patches_in_history.contains(patch_id);
+        let issue_marker = !state.replaying || in_history;
+        let decision = deprecated || issue_marker;
+        if issue_marker {
+            let upsert = state.flags.contains(&UPSERT_ON_PATCH_FLAG);
+            let state = &mut *state;
+            let machine = PatchMachine::new(
+                patch_id,
+                deprecated,
+                &mut state.change_versions,
+                upsert,
+                location,
+            );
+            let index = state.patches.len();
+            let has_upsert = machine.change_versions.is_some();
+            state.patches.push(machine);
+            state.outbox.push_back(Outgoing::RecordPatch(index));
+            if has_upsert {
+                state.outbox.push_back(Outgoing::UpsertChangeVersion(index));
+            }
+        }
+        state.patch_decisions.insert(patch_id.to_string(), decision);
+        decision
     }
 
     /// Tells code waiting on the workflow state (`wait_until`) to check it again.

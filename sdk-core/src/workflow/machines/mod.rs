@@ -6,6 +6,7 @@
 
 pub mod activity;
 pub mod completion;
+pub mod patch;
 pub mod timer;
 
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
@@ -37,7 +38,18 @@ pub(crate) fn describe_event(event: &HistoryEvent) -> String {
             "ActivityTaskCancelRequested(scheduled_event_id={})",
             a.scheduled_event_id
         ),
-        Some(A::MarkerRecordedEventAttributes(a)) => format!("MarkerRecorded({})", a.marker_name),
+        Some(A::MarkerRecordedEventAttributes(a)) => match patch::patch_marker(event) {
+            Some(patch) if patch.deprecated => {
+                format!("MarkerRecorded(deprecate_patch({:?}))", patch.id)
+            }
+            Some(patch) => format!(
+                "MarkerRecorded(patched({id:?})); if the code no longer calls patched({id:?}), \
+                 keep the call, or replace it with deprecate_patch({id:?}), for as long as \
+                 histories recorded with the patch may replay",
+                id = patch.id
+            ),
+            None => format!("MarkerRecorded({})", a.marker_name),
+        },
         Some(A::StartChildWorkflowExecutionInitiatedEventAttributes(a)) => format!(
             "StartChildWorkflowExecutionInitiated(type={})",
             a.workflow_type
