@@ -43,6 +43,7 @@ pub use definition::{ActivityDefinition, RunFn, WorkflowDefinition};
 pub use error::{ActivityError, ActivityFailure, WorkflowError, WorkflowResult};
 pub use handlers::{NotAHandler, QueryFn, SignalFn};
 pub use replay::{ReplayError, ReplayFailures, Replayer};
+pub use uuid::Uuid;
 pub use worker::{ShutdownHandle, Worker, WorkerError, WorkerOptions};
 pub use workflow::{
     ActivityCall, ActivityFuture, Timer, WaitUntil, WaitUntilTimeout, WorkflowContext,

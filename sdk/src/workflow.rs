@@ -89,6 +89,58 @@ impl<W> WorkflowContext<W> {
         }
     }
 
+    /// A random number, the same on every replay of this run (seeded from the run id). Use it
+    /// instead of `rand`, whose numbers would differ on replay.
+    ///
+    /// ```ignore
+    /// let jitter = Duration::from_millis(ctx.random() % 1_000);
+    /// ```
+    pub fn random(&self) -> u64 {
+        self.run.random_u64()
+    }
+
+    /// A random (version 4) UUID, the same on every replay of this run. Use it instead of
+    /// `Uuid::new_v4()`, e.g. for idempotency keys passed to activities.
+    pub fn uuid(&self) -> uuid::Uuid {
+        let high = self.random().to_be_bytes();
+        let low = self.random().to_be_bytes();
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&high);
+        bytes[8..].copy_from_slice(&low);
+        uuid::Builder::from_random_bytes(bytes).into_uuid()
+    }
+
+    /// Runs `compute` once, the first time the workflow gets here, and records its value in
+    /// history; every replay returns the recorded value without running `compute`.
+    ///
+    /// For small nondeterministic values that do not deserve an activity (a generated id, a
+    /// quick read of local configuration). `compute` must not fail or block; anything that may
+    /// belongs in an activity, which is retried.
+    ///
+    /// ```ignore
+    /// let started_on: String = ctx.side_effect(|| hostname());
+    /// ```
+    ///
+    /// # Panics
+    /// When the value cannot be encoded as JSON, or the recorded value does not decode as `T`
+    /// (the code changed the side effect's type): both fail the workflow task, like a
+    /// nondeterminism error, and the workflow waits for fixed code.
+    #[track_caller]
+    pub fn side_effect<T, F>(&self, compute: F) -> T
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: FnOnce() -> T,
+    {
+        let recorded = self.run.side_effect(|| match payload::encode(&compute()) {
+            Ok(value) => value,
+            Err(e) => panic!("the value of a side effect could not be encoded: {e}"),
+        });
+        match payload::decode(&recorded, "the recorded value of a side effect") {
+            Ok(value) => value,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
     /// Whether to take the new code path of a change identified by `patch_id`.
     ///
     /// New runs, and runs that already took the patched path, get `true`; runs that started

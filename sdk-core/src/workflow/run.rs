@@ -10,6 +10,7 @@ use super::executor::{Executor, Progress};
 use super::machines::activity::ActivityOptions;
 use super::machines::completion::CompletionMachine;
 use super::machines::patch::{is_change_version_upsert, patch_marker};
+use super::machines::side_effect::recorded_side_effect;
 use super::machines::{describe_event, event_type_name};
 use super::state::{Outgoing, RunHandle, RunState};
 use crate::payload;
@@ -125,7 +126,17 @@ impl WorkflowRun {
                 .as_ref()
                 .map(crate::proto::std_duration),
         };
-        let state = RunState::new(info, start_time, context.default_activity_options);
+        let mut state = RunState::new(info, start_time, context.default_activity_options);
+        let seed_source = [
+            &started.original_execution_run_id,
+            &started.first_execution_run_id,
+            &state.info.run_id,
+        ]
+        .into_iter()
+        .find(|id| !id.is_empty())
+        .cloned()
+        .unwrap_or_default();
+        state.random_state = randomness_seed(&seed_source);
         Ok(Self {
             state: Rc::new(RefCell::new(state)),
             input: Some(payload::from_payloads(started.input.clone())),
@@ -164,6 +175,8 @@ impl WorkflowRun {
                             .filter_map(patch_marker)
                             .map(|p| p.id)
                             .collect();
+                        state.side_effects_in_history =
+                            commands.iter().filter_map(recorded_side_effect).collect();
                     }
                     self.activate(factory, event, true)?;
                     self.task_completed_before = true;
@@ -180,7 +193,11 @@ impl WorkflowRun {
                         // The first task records the flags this version uses.
                         self.state.borrow_mut().flags.extend(USED_CORE_FLAGS);
                     }
-                    self.state.borrow_mut().patches_in_history.clear();
+                    {
+                        let mut state = self.state.borrow_mut();
+                        state.patches_in_history.clear();
+                        state.side_effects_in_history.clear();
+                    }
                     self.activate(factory, event, false)?;
                     let state = self.state.borrow();
                     let commands = state.outbox.iter().map(|o| state.command(*o)).collect();
@@ -295,6 +312,7 @@ impl WorkflowRun {
             Outgoing::UpsertChangeVersion(_) => {
                 event.event_type == EventType::UpsertWorkflowSearchAttributes as i32
             }
+            Outgoing::RecordSideEffect(i) => state.side_effects[i].matches(event),
             Outgoing::Complete => state.completion.as_ref().is_some_and(|c| c.matches(event)),
         };
         if matched {
@@ -454,6 +472,14 @@ pub(crate) fn is_command_event(event: &HistoryEvent) -> bool {
             | E::NexusOperationScheduled
             | E::NexusOperationCancelRequested)
     )
+}
+
+/// A stable 64-bit hash (FNV-1a) of the run id: the seed of the run's random numbers. Not
+/// `std`'s hasher, whose algorithm may change between Rust releases.
+fn randomness_seed(run_id: &str) -> u64 {
+    run_id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn event_time(event: &HistoryEvent) -> SystemTime {

@@ -8,6 +8,7 @@ use super::definition::WorkflowInfo;
 use super::machines::activity::{ActivityMachine, ActivityOptions};
 use super::machines::completion::CompletionMachine;
 use super::machines::patch::{PatchMachine, UPSERT_ON_PATCH_FLAG};
+use super::machines::side_effect::SideEffectMachine;
 use super::machines::timer::TimerMachine;
 use crate::failure::Failure;
 use crate::payload::Payload;
@@ -30,6 +31,7 @@ pub(crate) enum Outgoing {
     CancelTimer(usize),
     RecordPatch(usize),
     UpsertChangeVersion(usize),
+    RecordSideEffect(usize),
     Complete,
 }
 
@@ -59,6 +61,11 @@ pub(crate) struct RunState {
     pub change_versions: BTreeSet<String>,
     /// SDK flags recorded for the run (from history, plus the live first task's own).
     pub flags: BTreeSet<u32>,
+    pub side_effects: Vec<SideEffectMachine>,
+    /// Values the task being replayed recorded for side effects, in order.
+    pub side_effects_in_history: VecDeque<Payload>,
+    /// The state of the run's random number generator (SplitMix64).
+    pub random_state: u64,
 }
 
 impl RunState {
@@ -85,6 +92,9 @@ impl RunState {
             patches_in_history: HashSet::new(),
             change_versions: BTreeSet::new(),
             flags: BTreeSet::new(),
+            side_effects: Vec::new(),
+            side_effects_in_history: VecDeque::new(),
+            random_state: 0,
         }
     }
 
@@ -115,6 +125,7 @@ impl RunState {
             Outgoing::CancelTimer(i) => self.timers[i].cancel_command(),
             Outgoing::RecordPatch(i) => self.patches[i].marker_command(),
             Outgoing::UpsertChangeVersion(i) => self.patches[i].upsert_command(),
+            Outgoing::RecordSideEffect(i) => self.side_effects[i].marker_command(),
             Outgoing::Complete => self
                 .completion
                 .as_ref()
@@ -131,6 +142,7 @@ impl RunState {
             Outgoing::CancelTimer(i) => self.timers[i].describe_cancel(),
             Outgoing::RecordPatch(i) => self.patches[i].describe_marker(),
             Outgoing::UpsertChangeVersion(i) => self.patches[i].describe_upsert(),
+            Outgoing::RecordSideEffect(_) => "RecordMarker(SideEffect)".to_string(),
             Outgoing::Complete => self
                 .completion
                 .as_ref()
@@ -148,6 +160,7 @@ impl RunState {
             Outgoing::RecordPatch(i) | Outgoing::UpsertChangeVersion(i) => {
                 Some(self.patches[i].location)
             }
+            Outgoing::RecordSideEffect(i) => Some(self.side_effects[i].location),
             Outgoing::Complete => None,
         }
     }
@@ -230,6 +243,47 @@ impl RunHandle {
         }
         state.patch_decisions.insert(patch_id.to_string(), decision);
         decision
+    }
+
+    /// The next number of the run's deterministic random sequence.
+    ///
+    /// The sequence is seeded from the run id recorded in the run's first event, so every
+    /// replay of the run sees the same numbers. The generator is SplitMix64, written out here
+    /// rather than taken from a crate: its output is part of every history that used it, so it
+    /// must never change with a dependency update.
+    pub fn random_u64(&self) -> u64 {
+        let mut state = self.0.borrow_mut();
+        state.random_state = state.random_state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state.random_state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A side effect: `compute` runs when the code first gets here, and its value is recorded
+    /// in history; on replay the recorded value is returned and `compute` does not run.
+    #[track_caller]
+    pub fn side_effect(&self, compute: impl FnOnce() -> Payload) -> Payload {
+        let location = Location::caller();
+        let recorded = {
+            let mut state = self.0.borrow_mut();
+            state.refuse_in_query("record a side effect");
+            if state.replaying {
+                state.side_effects_in_history.pop_front()
+            } else {
+                None
+            }
+        };
+        // Computed without holding the state: `compute` is user code.
+        let value = recorded.unwrap_or_else(compute);
+        let mut state = self.0.borrow_mut();
+        let index = state.side_effects.len();
+        state.side_effects.push(SideEffectMachine {
+            value: value.clone(),
+            location,
+        });
+        state.outbox.push_back(Outgoing::RecordSideEffect(index));
+        value
     }
 
     /// Tells code waiting on the workflow state (`wait_until`) to check it again.

@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod completion;
 pub mod patch;
+pub mod side_effect;
 pub mod timer;
 
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
