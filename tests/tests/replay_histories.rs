@@ -309,3 +309,14 @@ fn line_of(text: &str) -> usize {
         .map(|i| i + 1)
         .expect("the text is in this file")
 }
+
+#[test]
+fn protobuf_history_files_replay_too() {
+    let json = std::fs::read_to_string(fixtures("fixtures/histories/invoice.json")).unwrap();
+    let history = chronicle_core::history::History::from_json(&json).unwrap();
+    let path = std::env::temp_dir().join(format!("{}.pb", chronicle_tests::unique_id("invoice")));
+    std::fs::write(&path, history.to_proto_bytes()).unwrap();
+    let result = examples_replayer().replay_file(&path);
+    std::fs::remove_file(&path).unwrap();
+    result.unwrap();
+}

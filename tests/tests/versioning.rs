@@ -156,7 +156,10 @@ async fn a_patch_keeps_old_runs_on_the_old_path_and_new_runs_on_the_new_one() {
 
     // Both histories replay with the new code, and the new one no longer with the old code.
     let replayer = chronicle::Replayer::new().register_workflow::<OrderV2>();
-    replayer.replay(&old_history, "old run").unwrap();
+    replayer
+        .replay_from_server(&client, old_run.workflow_id(), None)
+        .await
+        .unwrap();
     replayer.replay(&new_history, "new run").unwrap();
     let error = chronicle::Replayer::new()
         .register_workflow::<OrderV1>()
