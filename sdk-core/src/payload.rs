@@ -12,6 +12,8 @@ pub use crate::proto::common::{Payload, Payloads};
 const ENCODING: &str = "encoding";
 const JSON_PLAIN: &[u8] = b"json/plain";
 const BINARY_NULL: &[u8] = b"binary/null";
+/// Proto3 JSON of a protobuf message, as the other SDKs send protobuf values: JSON all the same.
+const JSON_PROTOBUF: &[u8] = b"json/protobuf";
 
 /// A value could not be turned into a payload, or a payload into the expected type.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +33,7 @@ pub enum PayloadError {
         source: serde_json::Error,
     },
     /// The payload uses an encoding Chronicle cannot read.
-    #[error("{what} has unsupported encoding {encoding:?} (supported: json/plain, binary/null)")]
+    #[error("{what} has unsupported encoding {encoding:?} (supported: json/plain, json/protobuf, binary/null)")]
     UnsupportedEncoding {
         /// Which payload.
         what: String,
@@ -64,6 +66,19 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Payload, PayloadError>
     })
 }
 
+/// A protobuf message's proto3 JSON, encoded as the other SDKs encode protobuf values
+/// (`json/protobuf`, with the message's full name).
+pub fn encode_proto_json(json: &serde_json::Value, message_type: &str) -> Payload {
+    Payload {
+        metadata: HashMap::from([
+            (ENCODING.to_string(), JSON_PROTOBUF.to_vec()),
+            ("messageType".to_string(), message_type.as_bytes().to_vec()),
+        ]),
+        data: json.to_string().into_bytes(),
+        ..Default::default()
+    }
+}
+
 /// The payload other SDKs write for "no value".
 pub fn null_payload() -> Payload {
     Payload {
@@ -80,7 +95,7 @@ pub fn decode<T: DeserializeOwned>(payload: &Payload, what: &str) -> Result<T, P
         .map(Vec::as_slice)
         .unwrap_or(JSON_PLAIN);
     let result = match encoding {
-        JSON_PLAIN => serde_json::from_slice(&payload.data),
+        JSON_PLAIN | JSON_PROTOBUF => serde_json::from_slice(&payload.data),
         BINARY_NULL => serde_json::from_value(serde_json::Value::Null),
         other => {
             return Err(PayloadError::UnsupportedEncoding {

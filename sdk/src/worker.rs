@@ -154,6 +154,14 @@ impl<W: WorkflowDefinition> WorkflowHandlers for Handlers<W> {
             Some(Ok(answer)) => Ok(answer),
         }
     }
+
+    fn names(&self, kind: HandlerKind) -> Vec<String> {
+        let names = match kind {
+            HandlerKind::Signal => W::SIGNALS,
+            HandlerKind::Query => W::QUERIES,
+        };
+        names.iter().map(|n| n.to_string()).collect()
+    }
 }
 
 fn payload_error(kind: HandlerKind, name: &str, error: PayloadError) -> HandlerError {

@@ -311,3 +311,35 @@ async fn a_query_that_issues_a_command_fails_for_its_caller_only() {
     assert_eq!(count(&history, EventType::WorkflowTaskFailed), 0);
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn built_in_queries_tell_what_the_workflow_waits_on_and_what_it_handles() {
+    let client = client().await;
+    let queue = unique_task_queue("builtin-queries");
+    let worker = RunningWorker::spawn(worker(&client, &queue));
+    let id = unique_id("builtin-queries");
+    let handle = client.start(Stages::run, (), &id, &queue).await.unwrap();
+    wait_for_event(&handle, EventType::WorkflowTaskCompleted).await;
+    let untyped = client.untyped_handle(&id);
+
+    // What the web UI's stack trace tab and `temporal workflow stack` show.
+    let stack: String = untyped.query("__stack_trace", ()).await.unwrap();
+    assert!(stack.contains("1 wait_until condition(s)"), "{stack}");
+
+    let metadata: serde_json::Value = untyped
+        .query("__temporal_workflow_metadata", ())
+        .await
+        .unwrap();
+    let definition = &metadata["definition"];
+    assert_eq!(definition["type"], "Stages");
+    assert_eq!(
+        definition["queryDefinitions"],
+        serde_json::json!([{"name": "progress"}, {"name": "step"}, {"name": "explode"}])
+    );
+    assert_eq!(
+        definition["signalDefinitions"],
+        serde_json::json!([{"name": "advance"}])
+    );
+    handle.terminate("done").await.unwrap();
+    worker.stop().await;
+}

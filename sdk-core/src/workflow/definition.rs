@@ -52,6 +52,11 @@ pub trait WorkflowHandlers {
     fn signal(&self, name: &str, input: Vec<Payload>) -> Result<(), HandlerError>;
     /// Answers a query from the state.
     fn query(&self, name: &str, input: Vec<Payload>) -> Result<Vec<Payload>, HandlerError>;
+    /// The names of the handlers of a kind (for the built-in metadata query).
+    fn names(&self, kind: HandlerKind) -> Vec<String> {
+        let _ = kind;
+        Vec::new()
+    }
 }
 
 /// Handlers of a workflow that declares none.

@@ -67,6 +67,34 @@ impl WorkflowRun {
         let Some(handlers) = &self.handlers else {
             return Err(HandlerError::unknown(HandlerKind::Query, name, &[]));
         };
+        match name {
+            STACK_TRACE_QUERY => {
+                return Ok(vec![payload::encode(&self.stack_trace())
+                    .unwrap_or_else(|_| payload::null_payload())])
+            }
+            METADATA_QUERY => {
+                let state = self.state.borrow();
+                let definitions = |kind| {
+                    handlers
+                        .names(kind)
+                        .into_iter()
+                        .map(|name| serde_json::json!({ "name": name }))
+                        .collect::<Vec<_>>()
+                };
+                let metadata = serde_json::json!({
+                    "definition": {
+                        "type": state.info.workflow_type,
+                        "queryDefinitions": definitions(HandlerKind::Query),
+                        "signalDefinitions": definitions(HandlerKind::Signal),
+                    }
+                });
+                return Ok(vec![payload::encode_proto_json(
+                    &metadata,
+                    METADATA_MESSAGE,
+                )]);
+            }
+            _ => {}
+        }
         self.state.borrow_mut().in_query = Some(name.to_string());
         let answer = catch_unwind(AssertUnwindSafe(|| handlers.query(name, input)));
         let mut state = self.state.borrow_mut();
@@ -78,6 +106,57 @@ impl WorkflowRun {
                 name: name.to_string(),
                 message: panic_message(panic.as_ref()),
             }),
+        }
+    }
+}
+
+/// The built-in query the web UI and `temporal workflow stack` ask: what the workflow waits on.
+pub const STACK_TRACE_QUERY: &str = "__stack_trace";
+/// The built-in query the web UI asks for the workflow's signal and query names.
+pub const METADATA_QUERY: &str = "__temporal_workflow_metadata";
+const METADATA_MESSAGE: &str = "temporal.api.sdk.v1.WorkflowMetadata";
+
+impl WorkflowRun {
+    /// What the workflow is waiting on, one line each, with the workflow code location that
+    /// started the wait. Rust futures keep no stack, so this is the closest useful answer.
+    fn stack_trace(&self) -> String {
+        use super::machines::activity::ActivityState;
+        let state = self.state.borrow();
+        let mut lines = Vec::new();
+        for activity in &state.activities {
+            if activity.state != ActivityState::Done && activity.result.is_none() {
+                lines.push(format!(
+                    "activity {} (id {}), scheduled at {}:{}",
+                    activity.activity_type,
+                    activity.activity_id,
+                    activity.location.file(),
+                    activity.location.line()
+                ));
+            }
+        }
+        for timer in &state.timers {
+            if timer.outcome.is_none() {
+                lines.push(format!(
+                    "timer {} ({:?}), started at {}:{}",
+                    timer.timer_id,
+                    timer.duration,
+                    timer.location.file(),
+                    timer.location.line()
+                ));
+            }
+        }
+        if !state.change_wakers.is_empty() {
+            lines.push(format!(
+                "{} wait_until condition(s) on the workflow state",
+                state.change_wakers.len()
+            ));
+        }
+        if self.is_finished() {
+            "the workflow function has returned".to_string()
+        } else if lines.is_empty() {
+            "waiting on nothing the SDK tracks".to_string()
+        } else {
+            format!("waiting on:\n  {}", lines.join("\n  "))
         }
     }
 }

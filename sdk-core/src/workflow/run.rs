@@ -261,6 +261,11 @@ impl WorkflowRun {
         }
     }
 
+    /// Whether the workflow function has returned.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
     /// Makes the workflow instance (state, handlers, unpolled function) if it does not exist yet.
     pub(super) fn instantiate(&mut self, factory: &dyn WorkflowFactory) {
         if let Some(input) = self.input.take() {
