@@ -15,6 +15,7 @@ use proc_macro::TokenStream;
 mod activity;
 mod attr;
 mod codec;
+mod determinism;
 mod diag;
 mod handler;
 mod signature;

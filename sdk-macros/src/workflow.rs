@@ -6,6 +6,7 @@
 
 use crate::attr::{self, MacroKind};
 use crate::codec;
+use crate::determinism;
 use crate::diag::{Errors, Failure};
 use crate::handler::{self, Handler};
 use crate::signature::{self, FnRules, Params};
@@ -294,16 +295,31 @@ fn analyze(args: TokenStream, tokens: TokenStream) -> Result<Workflow, Failure> 
     } else {
         check_handlers(&item, &marked, &mut errors)
     };
+    // Always run, to remove the `#[nondeterministic]` attributes from the emitted block.
+    let mut nondeterminism = Errors::new();
+    determinism::check(&mut item, &mut nondeterminism);
 
     match (errors.len(), name, run) {
-        (0, Some(name), Some((run, params))) => Ok(Workflow {
-            item,
-            name,
-            run,
-            params,
-            handlers,
-        }),
-        _ => Err(failure(errors, item)),
+        (0, Some(name), Some((run, params))) => {
+            let workflow = Workflow {
+                item,
+                name,
+                run,
+                params,
+                handlers,
+            };
+            // Only the bodies are wrong: emit the whole expansion next to the errors.
+            match nondeterminism.finish() {
+                Ok(()) => Ok(workflow),
+                Err(error) => Err(Failure::new(error, generate(&workflow))),
+            }
+        }
+        _ => {
+            if let (false, Err(error)) = (is_trait_impl, nondeterminism.finish()) {
+                errors.push(error);
+            }
+            Err(failure(errors, item))
+        }
     }
 }
 

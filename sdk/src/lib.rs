@@ -23,6 +23,7 @@
 
 pub mod client;
 mod definition;
+mod determinism;
 mod error;
 mod handlers;
 pub mod replay;
@@ -64,6 +65,7 @@ pub mod __private {
     pub use crate::definition::{
         ActivityDefinition, ActivityReturn, WorkflowDefinition, WorkflowReturn,
     };
+    pub use crate::determinism::{require_ordered, OrderedProbe, Probe, UnorderedProbe};
     pub use crate::handlers::{assert_deserialize, assert_serialize, encode_answer, type_id_of};
     pub use crate::{ActivityContext, ActivityError, WorkflowContext, WorkflowError};
     pub use chronicle_core::payload::{self, ArgReader, Payload, PayloadError};
