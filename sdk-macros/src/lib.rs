@@ -74,6 +74,21 @@ pub fn activity(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// `#[workflow(name = "WireName")]` sets the workflow type name on the wire, which defaults to
 /// the type's name.
+///
+/// **Determinism is checked at compile time.** Workflow code is replayed, so it must make the
+/// same decisions every time. In every method of the block, the macro rejects, at the offending
+/// call and naming the deterministic alternative: wall-clock time (`SystemTime::now`,
+/// `Instant::now`, `Utc::now`; use `ctx.now()`), sleeping (`tokio::time::sleep`,
+/// `thread::sleep`; use `ctx.sleep`), spawning (`tokio::spawn`, `thread::spawn`), randomness and
+/// ids (`rand`, `Uuid::new_v4`; use `ctx.random()`, `ctx.uuid()`), the environment
+/// (`std::env`), file and network I/O (put it in an activity), `select!` without `biased;`, and
+/// iteration over a `HashMap`/`HashSet` (checked by type: use `BTreeMap`/`BTreeSet`). A statement
+/// or method whose nondeterminism is harmless can say so, greppably:
+///
+/// ```ignore
+/// #[nondeterministic(reason = "only logs; the decision below does not depend on it")]
+/// let started = std::time::Instant::now();
+/// ```
 #[proc_macro_attribute]
 pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
     workflow::expand(args.into(), item.into()).into()
