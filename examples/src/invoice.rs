@@ -155,7 +155,7 @@ impl InvoiceWorkflow {
         ctx.update(|s| s.status.state = InvoiceState::Sent);
 
         let interval = invoice.reminder_interval();
-        while !ctx.wait_until_timeout(Self::is_paid, interval).await {
+        while !ctx.wait_until_timeout(Self::is_paid, interval).await? {
             let number = ctx.state(|s| s.status.reminders_sent) + 1;
             ctx.activity(send_reminder, (invoice.clone(), number))
                 .await?;

@@ -54,6 +54,18 @@ impl Failure {
         })
     }
 
+    /// A cancellation.
+    pub fn canceled(message: impl Into<String>) -> Self {
+        Failure::from_proto(pb::Failure {
+            message: message.into(),
+            source: SOURCE.to_string(),
+            failure_info: Some(FailureInfo::CanceledFailureInfo(
+                pb::CanceledFailureInfo::default(),
+            )),
+            ..Default::default()
+        })
+    }
+
     /// Marks an application failure as not retryable.
     pub fn with_non_retryable(mut self, non_retryable: bool) -> Self {
         if let Some(FailureInfo::ApplicationFailureInfo(info)) = &mut self.0.failure_info {

@@ -10,9 +10,11 @@ use chronicle_core::proto::command::command::Attributes as CommandAttributes;
 use chronicle_core::proto::history::history_event::Attributes;
 use chronicle_core::workflow::run::{RunContext, WorkflowRun};
 use chronicle_core::workflow::{
-    ActivityOptions, ActivityRequest, RunHandle, TaskFailureKind, WorkflowFactory, WorkflowInstance,
+    ActivityOptions, ActivityRequest, RunHandle, TaskFailureKind, WorkflowExit, WorkflowFactory,
+    WorkflowInstance,
 };
 use futures::future::{join_all, LocalBoxFuture};
+use futures::FutureExt;
 use std::time::Duration;
 
 fn load(name: &str) -> History {
@@ -61,7 +63,7 @@ impl WorkflowFactory for Workflow {
         self.name
     }
     fn instantiate(&self, run: RunHandle, _input: Vec<Payload>) -> WorkflowInstance {
-        WorkflowInstance::new((self.body)(run))
+        WorkflowInstance::new(Box::pin((self.body)(run).map(WorkflowExit::from)))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use chronicle_core::failure::{Failure, FailureKind};
 use chronicle_core::payload::{self, PayloadError};
+use chronicle_core::workflow::ContinueAsNew;
 use serde::Serialize;
 use std::fmt;
 
@@ -159,14 +160,39 @@ impl ActivityFailure {
 #[error("{failure}")]
 pub struct WorkflowError {
     failure: Failure,
+    /// Set by `ctx.continue_as_new(..)`: not a failure, the next run.
+    continue_as_new: Option<Box<ContinueAsNew>>,
 }
 
 impl WorkflowError {
     /// An application error with a message (error type `WorkflowError`).
     pub fn new(message: impl Into<String>) -> Self {
+        Failure::application(message, "WorkflowError").into()
+    }
+
+    pub(crate) fn continue_as_new(next: ContinueAsNew) -> Self {
         Self {
-            failure: Failure::application(message, "WorkflowError"),
+            failure: Failure::application(
+                format!("continuing as new ({})", next.workflow_type),
+                "ContinueAsNew",
+            ),
+            continue_as_new: Some(Box::new(next)),
         }
+    }
+
+    /// The next run, when this is a request to continue as new.
+    pub(crate) fn take_continue_as_new(&mut self) -> Option<Box<ContinueAsNew>> {
+        self.continue_as_new.take()
+    }
+
+    /// Whether this error comes from a cancellation: of the workflow (`Canceled` from a timer
+    /// or wait), or of an activity or child workflow it awaited. Returned after the workflow was
+    /// asked to cancel, it ends the workflow as canceled rather than failed.
+    pub fn is_cancellation(&self) -> bool {
+        self.failure
+            .chain()
+            .iter()
+            .any(|f| f.kind() == FailureKind::Canceled)
     }
 
     /// Sets the error type name.
@@ -202,21 +228,40 @@ impl fmt::Debug for WorkflowError {
 
 impl From<ActivityFailure> for WorkflowError {
     fn from(e: ActivityFailure) -> Self {
-        Self { failure: e.failure }
+        e.failure.into()
     }
 }
 
 impl From<Failure> for WorkflowError {
     fn from(failure: Failure) -> Self {
-        Self { failure }
+        Self {
+            failure,
+            continue_as_new: None,
+        }
     }
 }
 
 impl From<PayloadError> for WorkflowError {
     fn from(e: PayloadError) -> Self {
-        Self {
-            failure: Failure::application(e.to_string(), "PayloadError").with_non_retryable(true),
-        }
+        Failure::application(e.to_string(), "PayloadError")
+            .with_non_retryable(true)
+            .into()
+    }
+}
+
+/// What a timer, a wait or [`WorkflowContext::cancelled`](crate::WorkflowContext::cancelled)
+/// returns once the workflow has been asked to cancel (outside a non-cancellable scope).
+///
+/// `?` turns it into a [`WorkflowError`] that ends the workflow as canceled. Or handle it: run
+/// cleanup in [`WorkflowContext::non_cancellable`](crate::WorkflowContext::non_cancellable),
+/// then return, or carry on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the workflow was asked to cancel")]
+pub struct Canceled;
+
+impl From<Canceled> for WorkflowError {
+    fn from(_: Canceled) -> Self {
+        Failure::canceled("the workflow was asked to cancel").into()
     }
 }
 

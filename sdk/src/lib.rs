@@ -41,19 +41,20 @@ pub use chronicle_core::workflow::WorkflowInfo;
 pub use chronicle_macros::{activity, query, run, signal, workflow};
 pub use client::{Client, WorkflowHandle};
 pub use definition::{ActivityDefinition, RunFn, WorkflowDefinition};
-pub use error::{ActivityError, ActivityFailure, WorkflowError, WorkflowResult};
+pub use error::{ActivityError, ActivityFailure, Canceled, WorkflowError, WorkflowResult};
 pub use handlers::{NotAHandler, QueryFn, SignalFn};
 pub use replay::{ReplayError, ReplayFailures, Replayer};
 pub use uuid::Uuid;
 pub use worker::{ShutdownHandle, Worker, WorkerError, WorkerOptions};
 pub use workflow::{
-    ActivityCall, ActivityFuture, Timer, WaitUntil, WaitUntilTimeout, WorkflowContext,
+    ActivityCall, ActivityFuture, Cancelled, NonCancellable, Timer, WaitUntil, WaitUntilTimeout,
+    WorkflowContext,
 };
 
 /// Everything a workflow or activity module usually needs.
 pub mod prelude {
     pub use crate::{
-        activity, query, run, signal, workflow, ActivityContext, ActivityError, Client,
+        activity, query, run, signal, workflow, ActivityContext, ActivityError, Canceled, Client,
         ConnectionOptions, RetryPolicy, Worker, WorkflowContext, WorkflowError, WorkflowResult,
     };
     pub use std::time::Duration;

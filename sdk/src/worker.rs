@@ -8,8 +8,8 @@ use chronicle_core::activity::{ActivityContext, ActivityFactory};
 use chronicle_core::failure::Failure;
 use chronicle_core::payload::{self, Payload, PayloadError};
 use chronicle_core::workflow::{
-    HandlerError, HandlerKind, RunHandle, WorkflowFactory, WorkflowFuture, WorkflowHandlers,
-    WorkflowInstance,
+    HandlerError, HandlerKind, RunHandle, WorkflowExit, WorkflowFactory, WorkflowFuture,
+    WorkflowHandlers, WorkflowInstance,
 };
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -114,10 +114,21 @@ impl<W: WorkflowDefinition> WorkflowFactory for WorkflowRegistration<W> {
     fn instantiate(&self, run: RunHandle, input: Vec<Payload>) -> WorkflowInstance {
         let ctx = WorkflowContext::new(run, W::default());
         let handlers = Box::new(Handlers { ctx: ctx.clone() });
+        let run = ctx.run_handle();
         let future: WorkflowFuture = match W::decode_input(input) {
             Ok(input) => Box::pin(async move {
-                let output = W::run(ctx, input).await.map_err(|e| e.into_failure())?;
-                encode_output(&output, W::NAME)
+                match W::run(ctx, input).await {
+                    Ok(output) => encode_output(&output, W::NAME).into(),
+                    Err(mut error) => {
+                        if let Some(next) = error.take_continue_as_new() {
+                            WorkflowExit::ContinuedAsNew(next)
+                        } else if error.is_cancellation() && run.is_cancel_requested() {
+                            WorkflowExit::Canceled
+                        } else {
+                            WorkflowExit::Failed(error.into_failure())
+                        }
+                    }
+                }
             }),
             Err(e) => {
                 let failure = Failure::application(
@@ -125,7 +136,7 @@ impl<W: WorkflowDefinition> WorkflowFactory for WorkflowRegistration<W> {
                     "PayloadError",
                 )
                 .with_non_retryable(true);
-                Box::pin(std::future::ready(Err(failure)))
+                Box::pin(std::future::ready(WorkflowExit::Failed(failure)))
             }
         };
         WorkflowInstance { future, handlers }

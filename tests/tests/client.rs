@@ -34,7 +34,7 @@ struct SleepyWorkflow;
 impl SleepyWorkflow {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, seconds: u64) -> WorkflowResult<String> {
-        ctx.sleep(Duration::from_secs(seconds)).await;
+        ctx.sleep(Duration::from_secs(seconds)).await?;
         Ok("woke up".to_string())
     }
 }

@@ -106,7 +106,7 @@ impl GreetTwice {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<Vec<String>> {
         let first = ctx.activity(compose_greeting, name.clone()).await?;
-        ctx.sleep(Duration::from_secs(3)).await;
+        ctx.sleep(Duration::from_secs(3)).await?;
         let second = ctx.activity(compose_greeting, name).await?;
         Ok(vec![first, second])
     }

@@ -38,7 +38,7 @@ impl Lottery {
             }),
         };
         ctx.update(|s| s.drawn = drawn.clone());
-        ctx.wait_until(|s| s.close).await;
+        ctx.wait_until(|s| s.close).await?;
         Ok(drawn)
     }
 

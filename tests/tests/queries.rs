@@ -34,7 +34,7 @@ impl Stages {
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<Progress> {
         ctx.update(|s| s.progress.stage = "waiting".to_string());
         loop {
-            ctx.wait_until(|s| s.next.is_some()).await;
+            ctx.wait_until(|s| s.next.is_some()).await?;
             let Some(step) = ctx.update(|s| s.next.take()) else {
                 continue;
             };
@@ -267,7 +267,7 @@ impl Sneaky {
     #[run]
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
         ctx.update(|s| s.ctx = Some(ctx.clone()));
-        ctx.wait_until(|s| s.done).await;
+        ctx.wait_until(|s| s.done).await?;
         ctx.update(|s| s.ctx = None);
         Ok(())
     }

@@ -25,7 +25,7 @@ impl TwoStepWorkflow {
     #[run]
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<Vec<String>> {
         let first = ctx.activity(step, "first".to_string()).await?;
-        ctx.sleep(Duration::from_secs(2)).await;
+        ctx.sleep(Duration::from_secs(2)).await?;
         let second = ctx.activity(step, "second".to_string()).await?;
         Ok(vec![first, second])
     }
@@ -98,7 +98,7 @@ impl OrderV1 {
     #[run]
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
         ctx.activity(reserve, ()).await?;
-        ctx.sleep(Duration::from_secs(2)).await;
+        ctx.sleep(Duration::from_secs(2)).await?;
         Ok(())
     }
 }
@@ -112,7 +112,7 @@ impl OrderV2 {
     #[run]
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
         ctx.activity(charge, ()).await?;
-        ctx.sleep(Duration::from_secs(2)).await;
+        ctx.sleep(Duration::from_secs(2)).await?;
         Ok(())
     }
 }

@@ -53,7 +53,7 @@ struct TimerWorkflow;
 impl TimerWorkflow {
     #[run]
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
-        ctx.sleep(Duration::from_secs(2)).await;
+        ctx.sleep(Duration::from_secs(2)).await?;
         Ok("timer done".to_string())
     }
 }
@@ -134,7 +134,7 @@ struct SleepyHello;
 impl SleepyHello {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
-        ctx.sleep(Duration::from_secs(1)).await; // the change
+        ctx.sleep(Duration::from_secs(1)).await?; // the change
         Ok(ctx
             .activity(examples::hello::compose_greeting, name)
             .await?)
@@ -154,7 +154,7 @@ fn a_changed_workflow_fails_naming_the_file_event_both_sides_and_the_code_line()
             .replay_file(&path),
     );
     let message = error.to_string();
-    let line = line_of("ctx.sleep(Duration::from_secs(1)).await; // the change");
+    let line = line_of("ctx.sleep(Duration::from_secs(1)).await?; // the change");
     for expected in [
         path.display().to_string(),
         "nondeterminism at event 5".to_string(),
@@ -177,7 +177,7 @@ impl PatchedHello {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
         if ctx.patched("sleep-first") {
-            ctx.sleep(Duration::from_secs(1)).await;
+            ctx.sleep(Duration::from_secs(1)).await?;
         }
         Ok(ctx
             .activity(examples::hello::compose_greeting, name)

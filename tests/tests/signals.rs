@@ -24,7 +24,7 @@ impl Collector {
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<(Vec<String>, Vec<String>)> {
         let at_start = ctx.state(|s| s.items.clone());
         ctx.update(|s| s.seen_at_start = at_start.clone());
-        ctx.wait_until(|s| s.closed).await;
+        ctx.wait_until(|s| s.closed).await?;
         Ok((at_start, ctx.state(|s| s.items.clone())))
     }
 

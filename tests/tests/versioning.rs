@@ -32,10 +32,10 @@ struct OrderV1 {
 impl OrderV1 {
     #[run]
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
-        ctx.wait_until(|s| s.go).await;
+        ctx.wait_until(|s| s.go).await?;
         let step = ctx.activity(old_step, ()).await?;
         ctx.update(|s| s.step = Some(step.clone()));
-        ctx.wait_until(|s| s.finish).await;
+        ctx.wait_until(|s| s.finish).await?;
         Ok(step)
     }
 
@@ -66,13 +66,13 @@ struct OrderV2 {
 impl OrderV2 {
     #[run]
     async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
-        ctx.wait_until(|s| s.go).await;
+        ctx.wait_until(|s| s.go).await?;
         let step = if ctx.patched("new-step") {
             ctx.activity(new_step, ()).await?
         } else {
             ctx.activity(old_step, ()).await?
         };
-        ctx.wait_until(|s| s.finish).await;
+        ctx.wait_until(|s| s.finish).await?;
         Ok(step)
     }
 

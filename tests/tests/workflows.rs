@@ -19,7 +19,7 @@ impl TimerWorkflow {
     #[run]
     async fn run(ctx: WorkflowContext<Self>, millis: u64) -> WorkflowResult<u64> {
         let before = ctx.now();
-        ctx.sleep(Duration::from_millis(millis)).await;
+        ctx.sleep(Duration::from_millis(millis)).await?;
         let after = ctx.now();
         Ok(after.duration_since(before).unwrap_or_default().as_millis() as u64)
     }
@@ -128,7 +128,8 @@ impl RaceWorkflow {
                 timer.cancel();
                 Ok(format!("activity won with {}", result?))
             }
-            Either::Right(((), activity)) => {
+            Either::Right((fired, activity)) => {
+                fired?;
                 activity.cancel();
                 let outcome = activity.await;
                 Ok(format!(

@@ -32,7 +32,7 @@ impl ReplayBenchWorkflow {
                 .await?;
             ctx.update(|s| s.done += 1);
             if i % 10 == 9 {
-                ctx.sleep(Duration::from_millis(1)).await;
+                ctx.sleep(Duration::from_millis(1)).await?;
             }
         }
         Ok(ctx.state(|s| s.done))

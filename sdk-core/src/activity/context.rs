@@ -134,6 +134,24 @@ impl ActivityContext {
         }
     }
 
+    /// Resolves when the server asks, through a heartbeat response, to cancel this activity;
+    /// never without heartbeats. Race it with the work, stop, and return an error: the attempt
+    /// is then reported as canceled.
+    ///
+    /// ```ignore
+    /// tokio::select! {
+    ///     biased;
+    ///     _ = ctx.cancelled() => Err(ActivityError::non_retryable("canceled")),
+    ///     result = do_the_work(&ctx) => result,
+    /// }
+    /// ```
+    pub async fn cancelled(&self) {
+        match &self.heartbeater {
+            Some(heartbeater) => heartbeater.cancelled().await,
+            None => std::future::pending().await,
+        }
+    }
+
     /// Whether the server asked, through a heartbeat response, to cancel this activity.
     pub fn is_cancel_requested(&self) -> bool {
         self.heartbeater

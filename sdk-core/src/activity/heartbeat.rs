@@ -19,6 +19,7 @@ struct Shared {
     latest: Mutex<Option<Vec<Payload>>>,
     changed: Notify,
     cancel_requested: AtomicBool,
+    cancel_notify: Notify,
     done: AtomicBool,
     started: AtomicBool,
     connection: Connection,
@@ -42,6 +43,7 @@ impl Heartbeater {
                 latest: Mutex::new(None),
                 changed: Notify::new(),
                 cancel_requested: AtomicBool::new(false),
+                cancel_notify: Notify::new(),
                 done: AtomicBool::new(false),
                 started: AtomicBool::new(false),
                 connection,
@@ -63,6 +65,18 @@ impl Heartbeater {
 
     pub(crate) fn cancel_requested(&self) -> bool {
         self.shared.cancel_requested.load(Ordering::Acquire)
+    }
+
+    /// Resolves once a heartbeat response asked to cancel.
+    pub(crate) async fn cancelled(&self) {
+        loop {
+            // Created before the check: `notify_waiters` reaches it even if not polled yet.
+            let notified = self.shared.cancel_notify.notified();
+            if self.cancel_requested() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Stops the background sender once the activity has finished.
@@ -92,7 +106,8 @@ async fn send_loop(shared: Arc<Shared>) {
                 .await;
             match result {
                 Ok(response) if response.cancel_requested => {
-                    shared.cancel_requested.store(true, Ordering::Release)
+                    shared.cancel_requested.store(true, Ordering::Release);
+                    shared.cancel_notify.notify_waiters();
                 }
                 Ok(_) => {}
                 // NotFound: the attempt timed out or completed; nothing more to send.

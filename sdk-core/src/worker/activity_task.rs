@@ -6,7 +6,8 @@ use crate::failure::{panic_message, Failure};
 use crate::payload;
 use crate::proto::workflowservice::{
     PollActivityTaskQueueRequest, PollActivityTaskQueueResponse,
-    RespondActivityTaskCompletedRequest, RespondActivityTaskFailedRequest,
+    RespondActivityTaskCanceledRequest, RespondActivityTaskCompletedRequest,
+    RespondActivityTaskFailedRequest,
 };
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -177,6 +178,25 @@ pub(super) async fn run_activity(
                 .call("RespondActivityTaskCompleted", |mut svc| {
                     let request = request.clone();
                     async move { svc.respond_activity_task_completed(request).await }
+                })
+                .await
+                .map(drop)
+        }
+        // The workflow asked to cancel and the activity stopped: that is a cancellation, which
+        // the workflow waits for with `WaitCancellationCompleted`, not a failure to retry.
+        Err(_) if heartbeater.cancel_requested() => {
+            let request = RespondActivityTaskCanceledRequest {
+                task_token: task.task_token.clone(),
+                details: None,
+                identity: shared.connection.identity().to_string(),
+                namespace: shared.connection.namespace().to_string(),
+                ..Default::default()
+            };
+            shared
+                .connection
+                .call("RespondActivityTaskCanceled", |mut svc| {
+                    let request = request.clone();
+                    async move { svc.respond_activity_task_canceled(request).await }
                 })
                 .await
                 .map(drop)

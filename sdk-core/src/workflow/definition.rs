@@ -1,5 +1,5 @@
+use super::machines::completion::WorkflowExit;
 use super::state::RunHandle;
-use crate::failure::Failure;
 use crate::payload::Payload;
 use futures::future::LocalBoxFuture;
 use std::fmt;
@@ -19,7 +19,7 @@ pub trait WorkflowFactory: Send + Sync + 'static {
 }
 
 /// The workflow function's future, as a run drives it.
-pub type WorkflowFuture = LocalBoxFuture<'static, Result<Vec<Payload>, Failure>>;
+pub type WorkflowFuture = LocalBoxFuture<'static, WorkflowExit>;
 
 /// One run of a workflow: the future of its workflow function, and the handlers that reach its
 /// state from outside (signals and queries).

@@ -4,8 +4,8 @@
 //! applies in history order, so the same history always produces the same polls.
 
 use super::definition::WorkflowFuture;
-use crate::failure::{panic_message, Failure};
-use crate::payload::Payload;
+use super::machines::completion::WorkflowExit;
+use crate::failure::panic_message;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -37,7 +37,7 @@ pub(crate) enum Progress {
     /// The workflow function is waiting on something.
     Blocked,
     /// The workflow function returned.
-    Finished(Result<Vec<Payload>, Failure>),
+    Finished(WorkflowExit),
 }
 
 impl Executor {

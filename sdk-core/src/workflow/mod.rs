@@ -21,4 +21,5 @@ pub use definition::{
 pub use error::{Nondeterminism, TaskFailure, TaskFailureKind};
 pub use handlers::{answer_query, QueryFailure};
 pub use machines::activity::{ActivityCancellationType, ActivityOptions};
+pub use machines::completion::{ContinueAsNew, WorkflowExit};
 pub use state::{ActivityHandle, ActivityRequest, RunHandle, TimerHandle};

@@ -232,6 +232,7 @@ impl WorkflowRun {
         {
             let mut state = self.state.borrow_mut();
             state.now = event_time(task_started);
+            state.history_length = task_started.event_id;
             state.replaying = replaying;
             // Signals and resolutions applied since the last activation may satisfy a
             // `wait_until` that no one else would wake.
@@ -402,11 +403,7 @@ impl WorkflowRun {
                 | A::WorkflowExecutionTimedOutEventAttributes(_),
             ) => Ok(()),
             Some(A::WorkflowExecutionCancelRequestedEventAttributes(_)) => {
-                tracing::warn!(
-                    workflow_id = %state.info.workflow_id,
-                    event_id = event.event_id,
-                    "cancellation requested: not delivered to workflow code by this version"
-                );
+                state.request_cancel();
                 Ok(())
             }
             _ if event.worker_may_ignore => Ok(()),

@@ -66,6 +66,15 @@ pub(crate) struct RunState {
     pub side_effects_in_history: VecDeque<Payload>,
     /// The state of the run's random number generator (SplitMix64).
     pub random_state: u64,
+    /// A client asked the workflow to cancel.
+    pub cancel_requested: bool,
+    /// Code waiting for a cancellation request (`ctx.cancelled()`).
+    pub cancel_wakers: Vec<Waker>,
+    /// How many non-cancellable scopes are being polled: operations started meanwhile are
+    /// shielded from the workflow's cancellation.
+    pub shield_depth: u32,
+    /// The id of the current workflow task's started event: the history's length so far.
+    pub history_length: i64,
 }
 
 impl RunState {
@@ -95,7 +104,63 @@ impl RunState {
             side_effects: Vec::new(),
             side_effects_in_history: VecDeque::new(),
             random_state: 0,
+            cancel_requested: false,
+            cancel_wakers: Vec::new(),
+            shield_depth: 0,
+            history_length: 0,
         }
+    }
+
+    /// Whether a cancellation of the workflow reaches code running now: requested, and not
+    /// inside a non-cancellable scope.
+    pub fn cancellation_applies(&self) -> bool {
+        self.cancel_requested && self.shield_depth == 0
+    }
+
+    /// Cancels activity `index` with its cancellation type, sending a cancel request if its
+    /// command went out, withdrawing the command if not.
+    pub fn cancel_activity(&mut self, index: usize) {
+        let was_unsent = self.outbox.contains(&Outgoing::ScheduleActivity(index));
+        if self.activities[index].cancel() {
+            self.outbox
+                .push_back(Outgoing::RequestCancelActivity(index));
+        } else if was_unsent {
+            self.outbox
+                .retain(|o| *o != Outgoing::ScheduleActivity(index));
+        }
+    }
+
+    /// Cancels timer `index` (resolving it as canceled).
+    pub fn cancel_timer(&mut self, index: usize) {
+        let was_unsent = self.outbox.contains(&Outgoing::StartTimer(index));
+        if self.timers[index].cancel() {
+            self.outbox.push_back(Outgoing::CancelTimer(index));
+        } else if was_unsent {
+            self.outbox.retain(|o| *o != Outgoing::StartTimer(index));
+        }
+    }
+
+    /// The workflow was asked to cancel: everything it waits on outside non-cancellable scopes
+    /// is canceled, and whatever waits for the request or on the state is woken.
+    pub fn request_cancel(&mut self) {
+        if self.cancel_requested {
+            return;
+        }
+        self.cancel_requested = true;
+        for index in 0..self.activities.len() {
+            if !self.activities[index].shielded {
+                self.cancel_activity(index);
+            }
+        }
+        for index in 0..self.timers.len() {
+            if !self.timers[index].shielded {
+                self.cancel_timer(index);
+            }
+        }
+        for waker in self.cancel_wakers.drain(..) {
+            waker.wake();
+        }
+        self.wake_change_waiters();
     }
 
     /// Wakes whatever waits for the state to change; it re-checks its condition when polled.
@@ -194,6 +259,12 @@ impl RunHandle {
         self.0.borrow().now
     }
 
+    /// How many events the run's history holds up to the current workflow task; the same on
+    /// replay. Runs that grow long continue as new.
+    pub fn history_length(&self) -> i64 {
+        self.0.borrow().history_length
+    }
+
     /// Whether the code is re-running history (useful to silence logs).
     pub fn is_replaying(&self) -> bool {
         self.0.borrow().replaying
@@ -286,6 +357,37 @@ impl RunHandle {
         value
     }
 
+    /// Whether a client asked the workflow to cancel.
+    pub fn is_cancel_requested(&self) -> bool {
+        self.0.borrow().cancel_requested
+    }
+
+    /// Whether the workflow's cancellation applies to code running now (requested, and not in
+    /// a non-cancellable scope).
+    pub fn cancellation_applies(&self) -> bool {
+        self.0.borrow().cancellation_applies()
+    }
+
+    /// Registers `waker` to be woken when the workflow is asked to cancel.
+    pub fn wait_for_cancel(&self, waker: &Waker) {
+        let mut state = self.0.borrow_mut();
+        if !state.cancel_wakers.iter().any(|w| w.will_wake(waker)) {
+            state.cancel_wakers.push(waker.clone());
+        }
+    }
+
+    /// Enters a non-cancellable scope for the duration of one poll; pair with
+    /// [`exit_shield`](Self::exit_shield).
+    pub fn enter_shield(&self) {
+        self.0.borrow_mut().shield_depth += 1;
+    }
+
+    /// Leaves a non-cancellable scope.
+    pub fn exit_shield(&self) {
+        let mut state = self.0.borrow_mut();
+        state.shield_depth = state.shield_depth.saturating_sub(1);
+    }
+
     /// Tells code waiting on the workflow state (`wait_until`) to check it again.
     pub fn state_changed(&self) {
         self.0.borrow_mut().wake_change_waiters();
@@ -319,8 +421,14 @@ impl RunHandle {
             &state.info.task_queue,
             location,
         );
+        let mut machine = machine;
+        machine.shielded = state.shield_depth > 0;
         state.activities.push(machine);
         state.outbox.push_back(Outgoing::ScheduleActivity(index));
+        // Started after the workflow was asked to cancel: canceled before it is sent.
+        if state.cancellation_applies() {
+            state.cancel_activity(index);
+        }
         ActivityHandle {
             run: self.clone(),
             index,
@@ -343,10 +451,14 @@ impl RunHandle {
         let mut state = self.0.borrow_mut();
         state.refuse_in_query("start a timer");
         let index = state.timers.len();
-        let machine = TimerMachine::new(index as u32 + 1, duration, location);
+        let mut machine = TimerMachine::new(index as u32 + 1, duration, location);
+        machine.shielded = state.shield_depth > 0;
         state.timer_by_id.insert(machine.timer_id.clone(), index);
         state.timers.push(machine);
         state.outbox.push_back(Outgoing::StartTimer(index));
+        if state.cancellation_applies() {
+            state.cancel_timer(index);
+        }
         TimerHandle {
             run: self.clone(),
             index,
@@ -363,18 +475,7 @@ pub struct ActivityHandle {
 impl ActivityHandle {
     /// Cancels the activity with its options' cancellation type.
     pub fn cancel(&self) {
-        let mut state = self.run.0.borrow_mut();
-        let index = self.index;
-        let was_unsent = state.outbox.contains(&Outgoing::ScheduleActivity(index));
-        if state.activities[index].cancel() {
-            state
-                .outbox
-                .push_back(Outgoing::RequestCancelActivity(index));
-        } else if was_unsent {
-            state
-                .outbox
-                .retain(|o| *o != Outgoing::ScheduleActivity(index));
-        }
+        self.run.0.borrow_mut().cancel_activity(self.index);
     }
 }
 
@@ -403,14 +504,7 @@ pub struct TimerHandle {
 impl TimerHandle {
     /// Cancels the timer; the future then resolves to `false`.
     pub fn cancel(&self) {
-        let mut state = self.run.0.borrow_mut();
-        let index = self.index;
-        let was_unsent = state.outbox.contains(&Outgoing::StartTimer(index));
-        if state.timers[index].cancel() {
-            state.outbox.push_back(Outgoing::CancelTimer(index));
-        } else if was_unsent {
-            state.outbox.retain(|o| *o != Outgoing::StartTimer(index));
-        }
+        self.run.0.borrow_mut().cancel_timer(self.index);
     }
 }
 

@@ -31,7 +31,7 @@ use std::task::Waker;
 use std::time::Duration;
 
 /// What cancelling a scheduled activity waits for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ActivityCancellationType {
     /// Ask the server to cancel and resolve as canceled at once.
     #[default]
@@ -85,6 +85,8 @@ pub(crate) struct ActivityMachine {
     pub resolved: bool,
     pub waker: Option<Waker>,
     pub location: &'static Location<'static>,
+    /// Issued inside a non-cancellable scope: a cancellation of the workflow leaves it alone.
+    pub shielded: bool,
 }
 
 impl ActivityMachine {
@@ -128,6 +130,7 @@ impl ActivityMachine {
             resolved: false,
             waker: None,
             location,
+            shielded: false,
         }
     }
 

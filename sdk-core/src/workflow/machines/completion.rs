@@ -1,69 +1,168 @@
-//! Completing or failing the workflow run.
+//! Ending the workflow run: complete, fail, continue as new, or finish as canceled.
 //!
-//! | state    | on                                                      | goes to  |
-//! |----------|---------------------------------------------------------|----------|
-//! | Created  | `WorkflowExecutionCompleted` / `…Failed` matching kind  | Recorded |
+//! | state    | on                                                         | goes to  |
+//! |----------|------------------------------------------------------------|----------|
+//! | Created  | `WorkflowExecutionCompleted` / `…Failed` / `…ContinuedAsNew`| Recorded |
+//! |          | / `…Canceled`, matching the exit's kind                    |          |
 
 use crate::failure::Failure;
 use crate::payload::{self, Payload};
 use crate::proto::command::{
-    command, Command, CompleteWorkflowExecutionCommandAttributes,
+    command, CancelWorkflowExecutionCommandAttributes, Command,
+    CompleteWorkflowExecutionCommandAttributes, ContinueAsNewWorkflowExecutionCommandAttributes,
     FailWorkflowExecutionCommandAttributes,
 };
-use crate::proto::enums::CommandType;
+use crate::proto::common::{Memo, SearchAttributes, WorkflowType};
+use crate::proto::enums::{CommandType, TaskQueueKind};
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
+use crate::proto::taskqueue::TaskQueue;
+use crate::retry_policy::RetryPolicy;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// How a workflow function ended.
+#[derive(Debug, Clone)]
+pub enum WorkflowExit {
+    /// Returned a result.
+    Completed(Vec<Payload>),
+    /// Failed with this failure.
+    Failed(Failure),
+    /// Asked to continue as a new run.
+    ContinuedAsNew(Box<ContinueAsNew>),
+    /// Ended as canceled, after a cancellation request.
+    Canceled,
+}
+
+impl From<Result<Vec<Payload>, Failure>> for WorkflowExit {
+    fn from(result: Result<Vec<Payload>, Failure>) -> Self {
+        match result {
+            Ok(payloads) => WorkflowExit::Completed(payloads),
+            Err(failure) => WorkflowExit::Failed(failure),
+        }
+    }
+}
+
+/// The next run of a workflow that continues as new.
+#[derive(Debug, Clone, Default)]
+pub struct ContinueAsNew {
+    /// The next run's workflow type (the same type, or another).
+    pub workflow_type: String,
+    /// Its input, one payload per argument.
+    pub input: Vec<Payload>,
+    /// Its task queue; the current one when `None`.
+    pub task_queue: Option<String>,
+    /// Its run timeout; the current one when `None`.
+    pub run_timeout: Option<Duration>,
+    /// Its workflow task timeout; the current one when `None`.
+    pub task_timeout: Option<Duration>,
+    /// Its retry policy.
+    pub retry_policy: Option<RetryPolicy>,
+    /// Its memo; the current one when empty.
+    pub memo: HashMap<String, Payload>,
+    /// Its search attributes; the current ones when empty.
+    pub search_attributes: HashMap<String, Payload>,
+}
 
 pub(crate) struct CompletionMachine {
-    result: Result<Vec<Payload>, Failure>,
+    exit: WorkflowExit,
 }
 
 impl CompletionMachine {
-    pub fn new(result: Result<Vec<Payload>, Failure>) -> Self {
-        Self { result }
+    pub fn new(exit: WorkflowExit) -> Self {
+        Self { exit }
     }
 
     pub fn command(&self) -> Command {
-        match &self.result {
-            Ok(result) => Command {
-                command_type: CommandType::CompleteWorkflowExecution as i32,
-                attributes: Some(
-                    command::Attributes::CompleteWorkflowExecutionCommandAttributes(
-                        CompleteWorkflowExecutionCommandAttributes {
-                            result: payload::to_payloads(result.clone()),
-                        },
-                    ),
-                ),
-                ..Default::default()
-            },
-            Err(failure) => Command {
-                command_type: CommandType::FailWorkflowExecution as i32,
-                attributes: Some(command::Attributes::FailWorkflowExecutionCommandAttributes(
-                    FailWorkflowExecutionCommandAttributes {
-                        failure: Some(failure.clone().into_proto()),
+        use command::Attributes as A;
+        let (command_type, attributes) = match &self.exit {
+            WorkflowExit::Completed(result) => (
+                CommandType::CompleteWorkflowExecution,
+                A::CompleteWorkflowExecutionCommandAttributes(
+                    CompleteWorkflowExecutionCommandAttributes {
+                        result: payload::to_payloads(result.clone()),
                     },
-                )),
-                ..Default::default()
-            },
+                ),
+            ),
+            WorkflowExit::Failed(failure) => (
+                CommandType::FailWorkflowExecution,
+                A::FailWorkflowExecutionCommandAttributes(FailWorkflowExecutionCommandAttributes {
+                    failure: Some(failure.clone().into_proto()),
+                }),
+            ),
+            WorkflowExit::ContinuedAsNew(next) => (
+                CommandType::ContinueAsNewWorkflowExecution,
+                A::ContinueAsNewWorkflowExecutionCommandAttributes(continue_as_new(next)),
+            ),
+            WorkflowExit::Canceled => (
+                CommandType::CancelWorkflowExecution,
+                A::CancelWorkflowExecutionCommandAttributes(
+                    CancelWorkflowExecutionCommandAttributes { details: None },
+                ),
+            ),
+        };
+        Command {
+            command_type: command_type as i32,
+            attributes: Some(attributes),
+            ..Default::default()
         }
     }
 
     pub fn describe(&self) -> String {
-        match &self.result {
-            Ok(_) => "CompleteWorkflowExecution".to_string(),
-            Err(f) => format!("FailWorkflowExecution({})", f.message()),
+        match &self.exit {
+            WorkflowExit::Completed(_) => "CompleteWorkflowExecution".to_string(),
+            WorkflowExit::Failed(f) => format!("FailWorkflowExecution({})", f.message()),
+            WorkflowExit::ContinuedAsNew(next) => {
+                format!(
+                    "ContinueAsNewWorkflowExecution(type={})",
+                    next.workflow_type
+                )
+            }
+            WorkflowExit::Canceled => "CancelWorkflowExecution".to_string(),
         }
     }
 
     pub fn matches(&self, event: &HistoryEvent) -> bool {
         matches!(
-            (&self.result, &event.attributes),
+            (&self.exit, &event.attributes),
             (
-                Ok(_),
+                WorkflowExit::Completed(_),
                 Some(Attributes::WorkflowExecutionCompletedEventAttributes(_))
             ) | (
-                Err(_),
+                WorkflowExit::Failed(_),
                 Some(Attributes::WorkflowExecutionFailedEventAttributes(_))
+            ) | (
+                WorkflowExit::ContinuedAsNew(_),
+                Some(Attributes::WorkflowExecutionContinuedAsNewEventAttributes(
+                    _
+                ))
+            ) | (
+                WorkflowExit::Canceled,
+                Some(Attributes::WorkflowExecutionCanceledEventAttributes(_))
             )
         )
+    }
+}
+
+fn continue_as_new(next: &ContinueAsNew) -> ContinueAsNewWorkflowExecutionCommandAttributes {
+    ContinueAsNewWorkflowExecutionCommandAttributes {
+        workflow_type: Some(WorkflowType {
+            name: next.workflow_type.clone(),
+        }),
+        task_queue: next.task_queue.as_ref().map(|name| TaskQueue {
+            name: name.clone(),
+            kind: TaskQueueKind::Normal as i32,
+            ..Default::default()
+        }),
+        input: payload::to_payloads(next.input.clone()),
+        workflow_run_timeout: next.run_timeout.map(crate::proto::duration),
+        workflow_task_timeout: next.task_timeout.map(crate::proto::duration),
+        retry_policy: next.retry_policy.as_ref().map(RetryPolicy::to_proto),
+        memo: (!next.memo.is_empty()).then(|| Memo {
+            fields: next.memo.clone(),
+        }),
+        search_attributes: (!next.search_attributes.is_empty()).then(|| SearchAttributes {
+            indexed_fields: next.search_attributes.clone(),
+        }),
+        ..Default::default()
     }
 }

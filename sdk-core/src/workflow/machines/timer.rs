@@ -34,6 +34,8 @@ pub(crate) struct TimerMachine {
     pub outcome: Option<bool>,
     pub waker: Option<Waker>,
     pub location: &'static Location<'static>,
+    /// Started inside a non-cancellable scope: a cancellation of the workflow leaves it alone.
+    pub shielded: bool,
 }
 
 impl TimerMachine {
@@ -46,6 +48,7 @@ impl TimerMachine {
             outcome: None,
             waker: None,
             location,
+            shielded: false,
         }
     }
 

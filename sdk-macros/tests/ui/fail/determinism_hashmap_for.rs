@@ -10,7 +10,7 @@ pub struct Tally {
 impl Tally {
     #[run]
     pub async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<Vec<String>> {
-        ctx.wait_until(|s| s.votes.len() >= 3).await;
+        ctx.wait_until(|s| s.votes.len() >= 3).await?;
         Ok(ctx.state(|s| {
             let mut winners = Vec::new();
             for (name, count) in &s.votes {

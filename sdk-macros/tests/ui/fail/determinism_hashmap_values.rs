@@ -10,7 +10,7 @@ pub struct Cart {
 impl Cart {
     #[run]
     pub async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<Vec<u64>> {
-        ctx.wait_until(|s| !s.prices.is_empty()).await;
+        ctx.wait_until(|s| !s.prices.is_empty()).await?;
         Ok(ctx.state(|s| s.prices.values().copied().collect()))
     }
 

@@ -9,7 +9,7 @@ pub struct Approval {
 impl Approval {
     #[run]
     pub async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<String> {
-        ctx.wait_until(|s| s.approved_by.is_some()).await;
+        ctx.wait_until(|s| s.approved_by.is_some()).await?;
         Ok(ctx.state(|s| s.approved_by.clone().unwrap_or_default()))
     }
 

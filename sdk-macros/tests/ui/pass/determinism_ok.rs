@@ -30,7 +30,7 @@ pub struct Ledger {
 impl Ledger {
     #[run]
     pub async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<Vec<String>> {
-        ctx.wait_until(|s| !s.balances.is_empty()).await;
+        ctx.wait_until(|s| !s.balances.is_empty()).await?;
         let report = ctx.state(|s| {
             let mut lines = Vec::new();
             for (name, balance) in &s.balances {
