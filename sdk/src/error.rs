@@ -149,6 +149,72 @@ impl ActivityFailure {
     }
 }
 
+/// A child workflow failed, timed out, was canceled or terminated, or could not start.
+///
+/// `?` turns it into a [`WorkflowError`] keeping the chain:
+/// `Child Workflow execution failed: card declined (PaymentDeclined)`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{failure}")]
+pub struct ChildWorkflowFailure {
+    failure: Failure,
+}
+
+impl ChildWorkflowFailure {
+    pub(crate) fn new(failure: Failure) -> Self {
+        Self { failure }
+    }
+
+    /// The whole failure (kind `ChildWorkflow` with the child's failure as cause, or the reason
+    /// it could not start).
+    pub fn failure(&self) -> &Failure {
+        &self.failure
+    }
+
+    /// Why the child ended: its own failure, its timeout, its cancellation.
+    pub fn cause(&self) -> Failure {
+        self.failure.cause().unwrap_or_else(|| self.failure.clone())
+    }
+
+    /// Whether the child was canceled.
+    pub fn is_canceled(&self) -> bool {
+        self.failure
+            .chain()
+            .iter()
+            .any(|f| f.kind() == FailureKind::Canceled)
+    }
+}
+
+impl From<ChildWorkflowFailure> for WorkflowError {
+    fn from(e: ChildWorkflowFailure) -> Self {
+        e.failure.into()
+    }
+}
+
+/// A signal or cancel request could not reach another workflow (for example, none runs with
+/// that id).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{failure}")]
+pub struct ExternalWorkflowFailure {
+    failure: Failure,
+}
+
+impl ExternalWorkflowFailure {
+    pub(crate) fn new(failure: Failure) -> Self {
+        Self { failure }
+    }
+
+    /// The failure.
+    pub fn failure(&self) -> &Failure {
+        &self.failure
+    }
+}
+
+impl From<ExternalWorkflowFailure> for WorkflowError {
+    fn from(e: ExternalWorkflowFailure) -> Self {
+        e.failure.into()
+    }
+}
+
 /// The error a workflow returns: fails the workflow execution with this failure.
 ///
 /// ```

@@ -36,19 +36,23 @@ pub use chronicle_core::connection::{ConnectionOptions, RetryOptions};
 pub use chronicle_core::failure::{Failure, FailureKind};
 pub use chronicle_core::payload::PayloadError;
 pub use chronicle_core::retry_policy::RetryPolicy;
-pub use chronicle_core::workflow::ActivityCancellationType;
 pub use chronicle_core::workflow::WorkflowInfo;
+pub use chronicle_core::workflow::{ActivityCancellationType, ParentClosePolicy};
 pub use chronicle_macros::{activity, query, run, signal, workflow};
 pub use client::{Client, WorkflowHandle};
 pub use definition::{ActivityDefinition, RunFn, WorkflowDefinition};
-pub use error::{ActivityError, ActivityFailure, Canceled, WorkflowError, WorkflowResult};
+pub use error::{
+    ActivityError, ActivityFailure, Canceled, ChildWorkflowFailure, ExternalWorkflowFailure,
+    WorkflowError, WorkflowResult,
+};
 pub use handlers::{NotAHandler, QueryFn, SignalFn};
 pub use replay::{ReplayError, ReplayFailures, Replayer};
 pub use uuid::Uuid;
 pub use worker::{ShutdownHandle, Worker, WorkerError, WorkerOptions};
 pub use workflow::{
-    ActivityCall, ActivityFuture, Cancelled, NonCancellable, Timer, WaitUntil, WaitUntilTimeout,
-    WorkflowContext,
+    ActivityCall, ActivityFuture, Cancelled, ChildResult, ChildStart, ChildWorkflow,
+    ChildWorkflowCall, ExternalOperation, ExternalWorkflow, NonCancellable, Timer, WaitUntil,
+    WaitUntilTimeout, WorkflowContext,
 };
 
 /// Everything a workflow or activity module usually needs.

@@ -11,6 +11,7 @@ mod error;
 mod executor;
 mod handlers;
 pub(crate) mod machines;
+mod other_workflows;
 pub mod run;
 mod state;
 
@@ -21,5 +22,7 @@ pub use definition::{
 pub use error::{Nondeterminism, TaskFailure, TaskFailureKind};
 pub use handlers::{answer_query, QueryFailure};
 pub use machines::activity::{ActivityCancellationType, ActivityOptions};
+pub use machines::child::{ChildWorkflowRequest, ParentClosePolicy};
 pub use machines::completion::{ContinueAsNew, WorkflowExit};
+pub use other_workflows::{ChildHandle, ExternalHandle};
 pub use state::{ActivityHandle, ActivityRequest, RunHandle, TimerHandle};

@@ -8,7 +8,9 @@ use super::definition::{WorkflowFactory, WorkflowFuture, WorkflowHandlers, Workf
 use super::error::{Nondeterminism, TaskFailure, TaskFailureKind};
 use super::executor::{Executor, Progress};
 use super::machines::activity::ActivityOptions;
+use super::machines::child::child_initiated_event_id;
 use super::machines::completion::CompletionMachine;
+use super::machines::external::external_initiated_event_id;
 use super::machines::patch::{is_change_version_upsert, patch_marker};
 use super::machines::side_effect::recorded_side_effect;
 use super::machines::{describe_event, event_type_name};
@@ -319,6 +321,20 @@ impl WorkflowRun {
                 event.event_type == EventType::UpsertWorkflowSearchAttributes as i32
             }
             Outgoing::RecordSideEffect(i) => state.side_effects[i].matches(event),
+            Outgoing::StartChild(i) => {
+                let ok = state.children[i].on_initiated(event);
+                if ok {
+                    state.child_by_initiated_event.insert(event.event_id, i);
+                }
+                ok
+            }
+            Outgoing::External(i) => {
+                let ok = state.externals[i].on_initiated(event);
+                if ok {
+                    state.external_by_initiated_event.insert(event.event_id, i);
+                }
+                ok
+            }
             Outgoing::Complete => state.completion.as_ref().is_some_and(|c| c.matches(event)),
         };
         if matched {
@@ -369,6 +385,29 @@ impl WorkflowRun {
             Some(A::ActivityTaskCanceledEventAttributes(a)) => Some(a.scheduled_event_id),
             _ => None,
         };
+        if let Some(initiated) = child_initiated_event_id(event) {
+            let index = state
+                .child_by_initiated_event
+                .get(&initiated)
+                .copied()
+                .ok_or_else(|| unknown_initiator(event, "child workflow", initiated))?;
+            let namespace = state.info.namespace.clone();
+            if state.children[index].on_event(event, &namespace) {
+                state.request_child_cancel(index);
+            }
+            return Ok(());
+        }
+        if let Some(initiated) = external_initiated_event_id(event) {
+            let index = state
+                .external_by_initiated_event
+                .get(&initiated)
+                .copied()
+                .ok_or_else(|| {
+                    unknown_initiator(event, "external workflow operation", initiated)
+                })?;
+            state.externals[index].on_event(event);
+            return Ok(());
+        }
         if let Some(scheduled) = activity_event {
             let index = state
                 .activity_by_scheduled_event
@@ -414,6 +453,13 @@ impl WorkflowRun {
             )))),
         }
     }
+}
+
+fn unknown_initiator(event: &HistoryEvent, what: &str, initiated: i64) -> TaskFailure {
+    TaskFailure::bad_history(format!(
+        "event {} refers to a {what} initiated at event {initiated}, which the run does not know",
+        event.event_id
+    ))
 }
 
 fn nondeterminism(

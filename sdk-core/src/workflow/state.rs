@@ -6,7 +6,9 @@
 
 use super::definition::WorkflowInfo;
 use super::machines::activity::{ActivityMachine, ActivityOptions};
+use super::machines::child::ChildMachine;
 use super::machines::completion::CompletionMachine;
+use super::machines::external::{ExternalAction, ExternalMachine};
 use super::machines::patch::{PatchMachine, UPSERT_ON_PATCH_FLAG};
 use super::machines::side_effect::SideEffectMachine;
 use super::machines::timer::TimerMachine;
@@ -32,6 +34,8 @@ pub(crate) enum Outgoing {
     RecordPatch(usize),
     UpsertChangeVersion(usize),
     RecordSideEffect(usize),
+    StartChild(usize),
+    External(usize),
     Complete,
 }
 
@@ -75,6 +79,10 @@ pub(crate) struct RunState {
     pub shield_depth: u32,
     /// The id of the current workflow task's started event: the history's length so far.
     pub history_length: i64,
+    pub children: Vec<ChildMachine>,
+    pub child_by_initiated_event: HashMap<i64, usize>,
+    pub externals: Vec<ExternalMachine>,
+    pub external_by_initiated_event: HashMap<i64, usize>,
 }
 
 impl RunState {
@@ -108,6 +116,10 @@ impl RunState {
             cancel_wakers: Vec::new(),
             shield_depth: 0,
             history_length: 0,
+            children: Vec::new(),
+            child_by_initiated_event: HashMap::new(),
+            externals: Vec::new(),
+            external_by_initiated_event: HashMap::new(),
         }
     }
 
@@ -140,6 +152,32 @@ impl RunState {
         }
     }
 
+    /// Cancels child `index`: withdraws its start if not sent, or asks it to cancel (now, or
+    /// once it has started).
+    pub fn cancel_child(&mut self, index: usize) {
+        let was_unsent = self.outbox.contains(&Outgoing::StartChild(index));
+        if self.children[index].cancel() {
+            self.request_child_cancel(index);
+        } else if was_unsent {
+            self.outbox.retain(|o| *o != Outgoing::StartChild(index));
+        }
+    }
+
+    /// Issues the cancel request of a started child.
+    pub fn request_child_cancel(&mut self, index: usize) {
+        let child = &self.children[index];
+        let machine = ExternalMachine::new(
+            ExternalAction::Cancel,
+            child.workflow_id.clone(),
+            child.run_id.clone().unwrap_or_default(),
+            true,
+            child.location,
+        );
+        let external = self.externals.len();
+        self.externals.push(machine);
+        self.outbox.push_back(Outgoing::External(external));
+    }
+
     /// The workflow was asked to cancel: everything it waits on outside non-cancellable scopes
     /// is canceled, and whatever waits for the request or on the state is woken.
     pub fn request_cancel(&mut self) {
@@ -155,6 +193,11 @@ impl RunState {
         for index in 0..self.timers.len() {
             if !self.timers[index].shielded {
                 self.cancel_timer(index);
+            }
+        }
+        for index in 0..self.children.len() {
+            if !self.children[index].shielded {
+                self.cancel_child(index);
             }
         }
         for waker in self.cancel_wakers.drain(..) {
@@ -173,7 +216,7 @@ impl RunState {
     /// Refuses a command issued from a query handler. The panic is caught by the query, whose
     /// caller gets this message.
     #[track_caller]
-    fn refuse_in_query(&self, command: &str) {
+    pub(crate) fn refuse_in_query(&self, command: &str) {
         if let Some(query) = &self.in_query {
             panic!(
                 "query {query:?} tried to {command}: queries only read the workflow state and \
@@ -191,6 +234,8 @@ impl RunState {
             Outgoing::RecordPatch(i) => self.patches[i].marker_command(),
             Outgoing::UpsertChangeVersion(i) => self.patches[i].upsert_command(),
             Outgoing::RecordSideEffect(i) => self.side_effects[i].marker_command(),
+            Outgoing::StartChild(i) => self.children[i].start_command(),
+            Outgoing::External(i) => self.externals[i].command(),
             Outgoing::Complete => self
                 .completion
                 .as_ref()
@@ -208,6 +253,8 @@ impl RunState {
             Outgoing::RecordPatch(i) => self.patches[i].describe_marker(),
             Outgoing::UpsertChangeVersion(i) => self.patches[i].describe_upsert(),
             Outgoing::RecordSideEffect(_) => "RecordMarker(SideEffect)".to_string(),
+            Outgoing::StartChild(i) => self.children[i].describe_start(),
+            Outgoing::External(i) => self.externals[i].describe(),
             Outgoing::Complete => self
                 .completion
                 .as_ref()
@@ -226,6 +273,8 @@ impl RunState {
                 Some(self.patches[i].location)
             }
             Outgoing::RecordSideEffect(i) => Some(self.side_effects[i].location),
+            Outgoing::StartChild(i) => Some(self.children[i].location),
+            Outgoing::External(i) => Some(self.externals[i].location),
             Outgoing::Complete => None,
         }
     }

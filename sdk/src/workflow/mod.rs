@@ -11,9 +11,13 @@ use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 mod activity;
+mod children;
 mod waiting;
 
 pub use activity::{ActivityCall, ActivityFuture};
+pub use children::{
+    ChildResult, ChildStart, ChildWorkflow, ChildWorkflowCall, ExternalOperation, ExternalWorkflow,
+};
 pub use waiting::{Cancelled, NonCancellable, Timer, WaitUntil, WaitUntilTimeout};
 
 /// The workflow's window on the world: activities, timers, time, and its own state `W`.

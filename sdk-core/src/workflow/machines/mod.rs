@@ -5,7 +5,9 @@
 //! fired...). Machines are synchronous and pure; the run owns them.
 
 pub mod activity;
+pub mod child;
 pub mod completion;
+pub mod external;
 pub mod patch;
 pub mod side_effect;
 pub mod timer;

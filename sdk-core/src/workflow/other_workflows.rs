@@ -1,0 +1,174 @@
+//! Workflow code reaching other workflows: starting children, signalling and cancelling
+//! external workflows. The machines are in `machines::{child, external}`.
+
+use super::machines::child::{ChildMachine, ChildWorkflowRequest};
+use super::machines::external::{ExternalAction, ExternalMachine};
+use super::state::{Outgoing, RunHandle};
+use crate::failure::Failure;
+use crate::payload::Payload;
+use std::panic::Location;
+use std::task::{Context, Poll};
+
+impl RunHandle {
+    /// Starts a child workflow; the command goes out with this workflow task.
+    pub fn start_child_at(
+        &self,
+        request: ChildWorkflowRequest,
+        location: &'static Location<'static>,
+    ) -> ChildHandle {
+        let workflow_id = match &request.workflow_id {
+            Some(id) => id.clone(),
+            // Unique per run (the random sequence is seeded by the run id), the same on replay.
+            None => format!(
+                "{}-child-{:016x}",
+                self.info().workflow_id,
+                self.random_u64()
+            ),
+        };
+        let mut state = self.0.borrow_mut();
+        state.refuse_in_query("start a child workflow");
+        let mut machine = ChildMachine::new(request, workflow_id, &state.info.task_queue, location);
+        machine.shielded = state.shield_depth > 0;
+        let index = state.children.len();
+        state.children.push(machine);
+        state.outbox.push_back(Outgoing::StartChild(index));
+        if state.cancellation_applies() {
+            state.cancel_child(index);
+        }
+        ChildHandle {
+            run: self.clone(),
+            index,
+        }
+    }
+
+    /// Sends a signal to another workflow (`run_id` empty: its latest run).
+    pub fn signal_external_at(
+        &self,
+        workflow_id: String,
+        run_id: String,
+        signal: String,
+        input: Vec<Payload>,
+        location: &'static Location<'static>,
+    ) -> ExternalHandle {
+        self.external(
+            ExternalAction::Signal {
+                name: signal,
+                input,
+            },
+            workflow_id,
+            run_id,
+            location,
+        )
+    }
+
+    /// Asks another workflow to cancel (`run_id` empty: its latest run).
+    pub fn cancel_external_at(
+        &self,
+        workflow_id: String,
+        run_id: String,
+        location: &'static Location<'static>,
+    ) -> ExternalHandle {
+        self.external(ExternalAction::Cancel, workflow_id, run_id, location)
+    }
+
+    fn external(
+        &self,
+        action: ExternalAction,
+        workflow_id: String,
+        run_id: String,
+        location: &'static Location<'static>,
+    ) -> ExternalHandle {
+        let mut state = self.0.borrow_mut();
+        state.refuse_in_query("signal or cancel another workflow");
+        let index = state.externals.len();
+        state.externals.push(ExternalMachine::new(
+            action,
+            workflow_id,
+            run_id,
+            false,
+            location,
+        ));
+        state.outbox.push_back(Outgoing::External(index));
+        ExternalHandle {
+            run: self.clone(),
+            index,
+        }
+    }
+}
+
+/// A child workflow started by the run: poll for its start and for its result, cancel it.
+#[derive(Clone)]
+pub struct ChildHandle {
+    run: RunHandle,
+    index: usize,
+}
+
+impl ChildHandle {
+    /// The run that started the child.
+    pub fn run_handle(&self) -> RunHandle {
+        self.run.clone()
+    }
+
+    /// The child's workflow id.
+    pub fn workflow_id(&self) -> String {
+        self.run.0.borrow().children[self.index].workflow_id.clone()
+    }
+
+    /// The child's run id, once it has started.
+    pub fn run_id(&self) -> Option<String> {
+        self.run.0.borrow().children[self.index].run_id.clone()
+    }
+
+    /// Ready with the child's run id once it started, or why it could not start.
+    pub fn poll_start(&self, cx: &mut Context<'_>) -> Poll<Result<String, Failure>> {
+        let mut state = self.run.0.borrow_mut();
+        let child = &mut state.children[self.index];
+        match &child.started {
+            Some(outcome) => Poll::Ready(outcome.clone()),
+            None => {
+                child.start_waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Ready with the child's result once it closed.
+    pub fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<Vec<Payload>, Failure>> {
+        let mut state = self.run.0.borrow_mut();
+        let child = &mut state.children[self.index];
+        match &child.result {
+            Some(result) => Poll::Ready(result.clone()),
+            None => {
+                child.result_waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Asks the child to cancel (withdraws its start if it was not sent yet). Its result then
+    /// says how it ended.
+    pub fn cancel(&self) {
+        self.run.0.borrow_mut().cancel_child(self.index);
+    }
+}
+
+/// A signal or cancel request sent to another workflow.
+pub struct ExternalHandle {
+    run: RunHandle,
+    index: usize,
+}
+
+impl ExternalHandle {
+    /// Ready once the server delivered it, or could not.
+    pub fn poll_done(&self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
+        let mut state = self.run.0.borrow_mut();
+        let external = &mut state.externals[self.index];
+        match &external.result {
+            Some(result) => Poll::Ready(result.clone()),
+            None => {
+                external.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
