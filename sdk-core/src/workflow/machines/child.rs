@@ -130,12 +130,9 @@ impl ChildMachine {
             parent_close_policy: request.parent_close_policy.to_proto() as i32,
             workflow_id_reuse_policy: WorkflowIdReusePolicy::Unspecified as i32,
             retry_policy: request.retry_policy.as_ref().map(RetryPolicy::to_proto),
-            memo: (!request.memo.is_empty()).then(|| Memo {
-                fields: request.memo,
-            }),
-            search_attributes: (!request.search_attributes.is_empty()).then(|| SearchAttributes {
-                indexed_fields: request.search_attributes,
-            }),
+            memo: non_empty(request.memo).map(|fields| Memo { fields }),
+            search_attributes: non_empty(request.search_attributes)
+                .map(|indexed_fields| SearchAttributes { indexed_fields }),
             ..Default::default()
         };
         Self {
@@ -366,6 +363,10 @@ impl ChildMachine {
             waker.wake();
         }
     }
+}
+
+fn non_empty(fields: HashMap<String, Payload>) -> Option<HashMap<String, Payload>> {
+    (!fields.is_empty()).then_some(fields)
 }
 
 /// The initiated event id an event about a child refers to, if it is one.
