@@ -15,6 +15,7 @@ pub mod history;
 pub mod payload;
 pub mod proto;
 pub mod retry_policy;
+pub mod search_attributes;
 pub mod worker;
 pub mod workflow;
 

@@ -36,6 +36,7 @@ pub use chronicle_core::connection::{ConnectionOptions, RetryOptions};
 pub use chronicle_core::failure::{Failure, FailureKind};
 pub use chronicle_core::payload::PayloadError;
 pub use chronicle_core::retry_policy::RetryPolicy;
+pub use chronicle_core::search_attributes::SearchAttribute;
 pub use chronicle_core::workflow::WorkflowInfo;
 pub use chronicle_core::workflow::{ActivityCancellationType, ParentClosePolicy};
 pub use chronicle_macros::{activity, query, run, signal, workflow};

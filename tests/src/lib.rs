@@ -90,6 +90,11 @@ fn unwrap_server(server: &'static Result<TestServer, String>) -> &'static TestSe
     }
 }
 
+/// A Keyword search attribute registered on the test server.
+pub const CUSTOMER_ATTRIBUTE: &str = "ChronicleCustomer";
+/// An Int search attribute registered on the test server.
+pub const AMOUNT_ATTRIBUTE: &str = "ChronicleAmountCents";
+
 fn init_server() -> Result<TestServer, String> {
     if let Ok(address) = std::env::var(TEST_ADDRESS_ENV) {
         if !address.trim().is_empty() {
@@ -115,7 +120,10 @@ fn init_server() -> Result<TestServer, String> {
                 }
             };
             runtime.block_on(async move {
-                let options = DevServerOptions::default().kill_on_process_exit(true);
+                let options = DevServerOptions::default()
+                    .kill_on_process_exit(true)
+                    .search_attribute(CUSTOMER_ATTRIBUTE, "Keyword")
+                    .search_attribute(AMOUNT_ATTRIBUTE, "Int");
                 match DevServer::start_with(options).await {
                     Ok(server) => {
                         let _ = sender.send(Ok(server.address()));

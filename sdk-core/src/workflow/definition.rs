@@ -2,6 +2,7 @@ use super::machines::completion::WorkflowExit;
 use super::state::RunHandle;
 use crate::payload::Payload;
 use futures::future::LocalBoxFuture;
+use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -171,4 +172,9 @@ pub struct WorkflowInfo {
     pub run_timeout: Option<Duration>,
     /// The workflow task timeout.
     pub task_timeout: Option<Duration>,
+    /// The memo the run was started with (JSON payloads).
+    pub memo: HashMap<String, Payload>,
+    /// The search attributes the run was started with (read them with
+    /// [`SearchAttribute::from_payload`](crate::search_attributes::SearchAttribute::from_payload)).
+    pub search_attributes: HashMap<String, Payload>,
 }

@@ -127,6 +127,16 @@ impl WorkflowRun {
                 .workflow_task_timeout
                 .as_ref()
                 .map(crate::proto::std_duration),
+            memo: started
+                .memo
+                .as_ref()
+                .map(|m| m.fields.clone())
+                .unwrap_or_default(),
+            search_attributes: started
+                .search_attributes
+                .as_ref()
+                .map(|s| s.indexed_fields.clone())
+                .unwrap_or_default(),
         };
         let mut state = RunState::new(info, start_time, context.default_activity_options);
         let seed_source = [
@@ -321,6 +331,7 @@ impl WorkflowRun {
                 event.event_type == EventType::UpsertWorkflowSearchAttributes as i32
             }
             Outgoing::RecordSideEffect(i) => state.side_effects[i].matches(event),
+            Outgoing::UpsertSearchAttributes(i) => state.upserts[i].matches(event),
             Outgoing::StartChild(i) => {
                 let ok = state.children[i].on_initiated(event);
                 if ok {

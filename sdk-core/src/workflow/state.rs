@@ -12,6 +12,7 @@ use super::machines::external::{ExternalAction, ExternalMachine};
 use super::machines::patch::{PatchMachine, UPSERT_ON_PATCH_FLAG};
 use super::machines::side_effect::SideEffectMachine;
 use super::machines::timer::TimerMachine;
+use super::machines::upsert::UpsertMachine;
 use crate::failure::Failure;
 use crate::payload::Payload;
 use crate::proto::command::Command;
@@ -36,6 +37,7 @@ pub(crate) enum Outgoing {
     RecordSideEffect(usize),
     StartChild(usize),
     External(usize),
+    UpsertSearchAttributes(usize),
     Complete,
 }
 
@@ -83,6 +85,7 @@ pub(crate) struct RunState {
     pub child_by_initiated_event: HashMap<i64, usize>,
     pub externals: Vec<ExternalMachine>,
     pub external_by_initiated_event: HashMap<i64, usize>,
+    pub upserts: Vec<UpsertMachine>,
 }
 
 impl RunState {
@@ -120,6 +123,7 @@ impl RunState {
             child_by_initiated_event: HashMap::new(),
             externals: Vec::new(),
             external_by_initiated_event: HashMap::new(),
+            upserts: Vec::new(),
         }
     }
 
@@ -236,6 +240,7 @@ impl RunState {
             Outgoing::RecordSideEffect(i) => self.side_effects[i].marker_command(),
             Outgoing::StartChild(i) => self.children[i].start_command(),
             Outgoing::External(i) => self.externals[i].command(),
+            Outgoing::UpsertSearchAttributes(i) => self.upserts[i].command(),
             Outgoing::Complete => self
                 .completion
                 .as_ref()
@@ -255,6 +260,7 @@ impl RunState {
             Outgoing::RecordSideEffect(_) => "RecordMarker(SideEffect)".to_string(),
             Outgoing::StartChild(i) => self.children[i].describe_start(),
             Outgoing::External(i) => self.externals[i].describe(),
+            Outgoing::UpsertSearchAttributes(i) => self.upserts[i].describe(),
             Outgoing::Complete => self
                 .completion
                 .as_ref()
@@ -275,6 +281,7 @@ impl RunState {
             Outgoing::RecordSideEffect(i) => Some(self.side_effects[i].location),
             Outgoing::StartChild(i) => Some(self.children[i].location),
             Outgoing::External(i) => Some(self.externals[i].location),
+            Outgoing::UpsertSearchAttributes(i) => Some(self.upserts[i].location),
             Outgoing::Complete => None,
         }
     }
@@ -435,6 +442,22 @@ impl RunHandle {
     pub fn exit_shield(&self) {
         let mut state = self.0.borrow_mut();
         state.shield_depth = state.shield_depth.saturating_sub(1);
+    }
+
+    /// Upserts search attributes of the workflow (the values are payloads with their type in
+    /// the metadata, see [`SearchAttribute`](crate::search_attributes::SearchAttribute)).
+    pub fn upsert_search_attributes_at(
+        &self,
+        fields: HashMap<String, Payload>,
+        location: &'static Location<'static>,
+    ) {
+        let mut state = self.0.borrow_mut();
+        state.refuse_in_query("upsert search attributes");
+        let index = state.upserts.len();
+        state.upserts.push(UpsertMachine { fields, location });
+        state
+            .outbox
+            .push_back(Outgoing::UpsertSearchAttributes(index));
     }
 
     /// Tells code waiting on the workflow state (`wait_until`) to check it again.

@@ -205,8 +205,31 @@ impl WorkflowDescription {
         })
     }
 
-    /// The full response, for what this struct does not decode (pending children, memo,
-    /// search attributes, versioning...).
+    /// A memo field, decoded as `T`.
+    pub fn memo<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Option<Result<T, chronicle_core::PayloadError>> {
+        let info = self.raw.workflow_execution_info.as_ref()?;
+        let value = info.memo.as_ref()?.fields.get(key)?;
+        Some(chronicle_core::payload::decode(
+            value,
+            &format!("memo field {key:?}"),
+        ))
+    }
+
+    /// A search attribute's current value.
+    pub fn search_attribute(
+        &self,
+        name: &str,
+    ) -> Option<chronicle_core::search_attributes::SearchAttribute> {
+        let info = self.raw.workflow_execution_info.as_ref()?;
+        let value = info.search_attributes.as_ref()?.indexed_fields.get(name)?;
+        chronicle_core::search_attributes::SearchAttribute::from_payload(value)
+    }
+
+    /// The full response, for what this struct does not decode (pending children,
+    /// versioning...).
     pub fn raw(&self) -> &DescribeWorkflowExecutionResponse {
         &self.raw
     }

@@ -5,7 +5,7 @@ use super::{request_id, ClientError};
 use crate::definition::WorkflowDefinition;
 use crate::handlers::{signal_name, SignalFn};
 use chronicle_core::payload::{self, Payload, PayloadError};
-use chronicle_core::proto::common::WorkflowType;
+use chronicle_core::proto::common::{Memo, SearchAttributes, WorkflowType};
 use chronicle_core::proto::duration;
 use chronicle_core::proto::enums::{
     TaskQueueKind, WorkflowIdConflictPolicy as PbConflict, WorkflowIdReusePolicy as PbReuse,
@@ -15,8 +15,10 @@ use chronicle_core::proto::workflowservice::{
     SignalWithStartWorkflowExecutionRequest, StartWorkflowExecutionRequest,
 };
 use chronicle_core::retry_policy::RetryPolicy;
+use chronicle_core::search_attributes::SearchAttribute;
 use chronicle_core::Connection;
 use futures::future::BoxFuture;
+use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -111,6 +113,8 @@ pub(crate) struct StartSpec {
     pub(crate) task_timeout: Option<Duration>,
     pub(crate) start_delay: Option<Duration>,
     pub(crate) retry_policy: Option<RetryPolicy>,
+    pub(crate) memo: HashMap<String, Payload>,
+    pub(crate) search_attributes: HashMap<String, Payload>,
     /// Signal-with-start: the signal's name and arguments, or why they could not be made.
     pub(crate) signal: Option<Result<(String, Vec<Payload>), ClientError>>,
 }
@@ -134,6 +138,8 @@ impl StartSpec {
             task_timeout: None,
             start_delay: None,
             retry_policy: None,
+            memo: HashMap::new(),
+            search_attributes: HashMap::new(),
             signal: None,
         }
     }
@@ -165,6 +171,10 @@ impl StartSpec {
             identity: identity.to_string(),
             request_id,
             retry_policy: self.retry_policy.as_ref().map(RetryPolicy::to_proto),
+            memo: (!self.memo.is_empty()).then_some(Memo { fields: self.memo }),
+            search_attributes: (!self.search_attributes.is_empty()).then_some(SearchAttributes {
+                indexed_fields: self.search_attributes,
+            }),
             ..Default::default()
         };
         if let Some(policy) = self.id_reuse_policy {
@@ -235,6 +245,26 @@ impl<W> StartWorkflow<W> {
     /// Retries the whole workflow on failure (by default a workflow is not retried).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.spec.retry_policy = Some(policy);
+        self
+    }
+
+    /// Adds a memo field: any serde value, stored with the workflow and shown by `describe`
+    /// and `temporal workflow describe`, not indexed.
+    pub fn memo<T: serde::Serialize + ?Sized>(mut self, key: impl Into<String>, value: &T) -> Self {
+        match payload::encode(value) {
+            Ok(value) => {
+                self.spec.memo.insert(key.into(), value);
+            }
+            Err(e) => self.spec.input = Err(e),
+        }
+        self
+    }
+
+    /// Sets a search attribute, indexed by the server for `temporal workflow list --query`.
+    pub fn search_attribute(mut self, name: impl Into<String>, value: SearchAttribute) -> Self {
+        self.spec
+            .search_attributes
+            .insert(name.into(), value.to_payload());
         self
     }
 
@@ -315,6 +345,8 @@ impl<W> StartWorkflow<W> {
             signal_input: payload::to_payloads(signal_args),
             retry_policy: start.retry_policy,
             workflow_start_delay: start.workflow_start_delay,
+            memo: start.memo,
+            search_attributes: start.search_attributes,
             ..Default::default()
         };
         let response = conn

@@ -158,6 +158,13 @@ impl DevServerOptions {
         self
     }
 
+    /// Registers a custom search attribute on the dev server, e.g.
+    /// `.search_attribute("CustomerId", "Keyword")` (types: `Keyword`, `Text`, `Int`, `Double`,
+    /// `Bool`, `Datetime`, `KeywordList`).
+    pub fn search_attribute(self, name: &str, kind: &str) -> Self {
+        self.arg("--search-attribute").arg(format!("{name}={kind}"))
+    }
+
     /// Sets how long to wait for the server to become ready.
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
         self.ready_timeout = timeout;

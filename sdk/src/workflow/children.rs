@@ -8,6 +8,7 @@ use crate::handlers::{signal_name, SignalFn};
 use chronicle_core::failure::Failure;
 use chronicle_core::payload::{self, Payload};
 use chronicle_core::retry_policy::RetryPolicy;
+use chronicle_core::search_attributes::SearchAttribute;
 use chronicle_core::workflow::{
     ChildHandle, ChildWorkflowRequest, ExternalHandle, ParentClosePolicy, RunHandle,
 };
@@ -120,6 +121,31 @@ impl<C: WorkflowDefinition> ChildWorkflowCall<C> {
     /// What happens to the child when this workflow closes (default: terminated).
     pub fn parent_close_policy(mut self, policy: ParentClosePolicy) -> Self {
         self.request.parent_close_policy = policy;
+        self
+    }
+
+    /// Adds a memo field to the child.
+    pub fn memo<T: serde::Serialize + ?Sized>(mut self, key: impl Into<String>, value: &T) -> Self {
+        match payload::encode(value) {
+            Ok(value) => {
+                self.request.memo.insert(key.into(), value);
+            }
+            Err(e) => {
+                self.input = Err(Failure::application(
+                    format!("could not encode memo field of child workflow: {e}"),
+                    "PayloadError",
+                )
+                .with_non_retryable(true))
+            }
+        }
+        self
+    }
+
+    /// Sets a search attribute of the child.
+    pub fn search_attribute(mut self, name: impl Into<String>, value: SearchAttribute) -> Self {
+        self.request
+            .search_attributes
+            .insert(name.into(), value.to_payload());
         self
     }
 

@@ -2,7 +2,8 @@
 
 use crate::definition::{ActivityDefinition, RunFn, WorkflowDefinition};
 use crate::WorkflowError;
-use chronicle_core::payload;
+use chronicle_core::payload::{self, PayloadError};
+use chronicle_core::search_attributes::SearchAttribute;
 use chronicle_core::workflow::{ActivityOptions, ContinueAsNew, RunHandle, WorkflowInfo};
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -59,6 +60,43 @@ impl<W> WorkflowContext<W> {
     /// `SystemTime::now()`, which would differ on replay.
     pub fn now(&self) -> SystemTime {
         self.run.now()
+    }
+
+    /// Upserts search attributes of this workflow (recorded in history, indexed by the server
+    /// for `temporal workflow list --query ..`).
+    ///
+    /// ```ignore
+    /// ctx.upsert_search_attributes([("CustomKeywordField", SearchAttribute::Keyword("paid".into()))]);
+    /// ```
+    #[track_caller]
+    pub fn upsert_search_attributes<'a>(
+        &self,
+        attributes: impl IntoIterator<Item = (&'a str, SearchAttribute)>,
+    ) {
+        let fields = attributes
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value.to_payload()))
+            .collect();
+        self.run
+            .upsert_search_attributes_at(fields, Location::caller());
+    }
+
+    /// A search attribute the run was started with.
+    pub fn search_attribute(&self, name: &str) -> Option<SearchAttribute> {
+        self.info()
+            .search_attributes
+            .get(name)
+            .and_then(SearchAttribute::from_payload)
+    }
+
+    /// A memo field the run was started with, decoded as `T`.
+    pub fn memo<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Option<Result<T, PayloadError>> {
+        let info = self.info();
+        let value = info.memo.get(key)?;
+        Some(payload::decode(value, &format!("memo field {key:?}")))
     }
 
     /// How many events this run's history holds so far (the same on replay): continue as new

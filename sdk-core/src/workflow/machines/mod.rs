@@ -11,6 +11,7 @@ pub mod external;
 pub mod patch;
 pub mod side_effect;
 pub mod timer;
+pub mod upsert;
 
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
 
