@@ -192,10 +192,11 @@ impl InvoiceWorkflow {
     }
 }
 
-/// A worker for the invoice workflow and its activities.
+/// A worker for the invoice workflow, the invoice batch and their activities.
 pub fn worker(client: &Client) -> Worker {
     Worker::new(client, TASK_QUEUE)
         .register_workflow::<InvoiceWorkflow>()
+        .register_workflow::<crate::invoice_batch::InvoiceBatchWorkflow>()
         .register_activity(send_invoice_email)
         .register_activity(send_reminder)
         .register_activity(update_invoice_status)
@@ -204,4 +205,9 @@ pub fn worker(client: &Client) -> Worker {
 /// Cents as `123.45`.
 pub fn money(cents: u64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// The workflow id of the invoice workflow collecting invoice `invoice_id`.
+pub fn invoice_workflow_id(invoice_id: &str) -> String {
+    format!("invoice-{invoice_id}")
 }

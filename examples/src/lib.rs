@@ -3,6 +3,7 @@
 
 pub mod hello;
 pub mod invoice;
+pub mod invoice_batch;
 pub mod onboarding;
 
 use chronicle::testing::{connect_or_start_dev_server, DevServer};

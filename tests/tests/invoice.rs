@@ -8,8 +8,10 @@ use chronicle_core::proto::history::history_event::Attributes;
 use chronicle_tests::{python_json, server, unique_id, wait_for_some};
 use common::{client, count, history, RunningWorker, WAIT};
 use examples::invoice::{
-    worker, Invoice, InvoiceState, InvoiceStatus, InvoiceWorkflow, Payment, TASK_QUEUE,
+    invoice_workflow_id, worker, Invoice, InvoiceState, InvoiceStatus, InvoiceWorkflow, Payment,
+    TASK_QUEUE,
 };
+use examples::invoice_batch::{BatchMode, InvoiceBatch, InvoiceBatchWorkflow};
 
 fn invoice(id: &str) -> Invoice {
     Invoice {
@@ -151,5 +153,119 @@ async fn a_python_client_signals_and_queries_the_rust_invoice_by_name() {
     // The Rust client sees the same.
     let receipt = handle.result().await.unwrap();
     assert_eq!(receipt.payment_references, ["PY-1"]);
+    worker.stop().await;
+}
+
+fn batch_of(prefix: &str, count: u64) -> Vec<Invoice> {
+    (1..=count)
+        .map(|i| Invoice {
+            id: format!("{prefix}-{i}"),
+            customer_email: "ap@customer.example".to_string(),
+            amount_cents: 1_000 * i,
+            reminder_interval_secs: Some(3600),
+        })
+        .collect()
+}
+
+async fn pay(client: &chronicle::Client, invoice: &Invoice) {
+    let child = client.handle::<InvoiceWorkflow>(invoice_workflow_id(&invoice.id));
+    status_when(&child, "the invoice to be sent", |s| {
+        s.state == InvoiceState::Sent
+    })
+    .await;
+    let payment = Payment {
+        amount_cents: invoice.amount_cents,
+        reference: format!("PAY-{}", invoice.id),
+    };
+    child
+        .signal(InvoiceWorkflow::payment_received, payment)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_invoice_batch_starts_one_child_per_invoice_and_waits_for_all() {
+    let client = client().await;
+    let queue = chronicle_tests::unique_task_queue(TASK_QUEUE);
+    let worker = RunningWorker::spawn(worker(&client).configure(|o| o.task_queue = queue.clone()));
+    let invoices = batch_of(&unique_id("B"), 3);
+    let batch = InvoiceBatch {
+        invoices: invoices.clone(),
+        mode: BatchMode::WaitForAll,
+    };
+    let handle = client
+        .start(InvoiceBatchWorkflow::run, batch, unique_id("batch"), &queue)
+        .await
+        .unwrap();
+    wait_for_some("all children started", WAIT, || async {
+        let progress = handle
+            .query(InvoiceBatchWorkflow::progress, ())
+            .await
+            .ok()?;
+        (progress.started == 3).then_some(())
+    })
+    .await;
+    for invoice in invoices.iter().rev() {
+        pay(&client, invoice).await;
+    }
+    let summary = handle.result().await.unwrap();
+    let ids: Vec<String> = invoices
+        .iter()
+        .map(|i| invoice_workflow_id(&i.id))
+        .collect();
+    assert_eq!(summary.started, ids);
+    let paid: Vec<u64> = summary.receipts.iter().map(|r| r.paid_cents).collect();
+    assert_eq!(paid, [1_000, 2_000, 3_000], "receipts in invoice order");
+    let progress = handle
+        .query(InvoiceBatchWorkflow::progress, ())
+        .await
+        .unwrap();
+    assert_eq!((progress.started, progress.paid), (3, 3));
+
+    let history = history(&handle).await;
+    assert_eq!(
+        count(&history, EventType::StartChildWorkflowExecutionInitiated),
+        3
+    );
+    assert_eq!(
+        count(&history, EventType::ChildWorkflowExecutionCompleted),
+        3
+    );
+    chronicle::Replayer::new()
+        .register_workflow::<InvoiceBatchWorkflow>()
+        .replay(&history, "batch")
+        .unwrap();
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn an_abandoning_invoice_batch_completes_while_its_invoices_run_on() {
+    let client = client().await;
+    let queue = chronicle_tests::unique_task_queue(TASK_QUEUE);
+    let worker = RunningWorker::spawn(worker(&client).configure(|o| o.task_queue = queue.clone()));
+    let invoices = batch_of(&unique_id("A"), 2);
+    let batch = InvoiceBatch {
+        invoices: invoices.clone(),
+        mode: BatchMode::Abandon,
+    };
+    let handle = client
+        .start(InvoiceBatchWorkflow::run, batch, unique_id("batch"), &queue)
+        .await
+        .unwrap();
+    let summary = handle.result().await.unwrap();
+    assert_eq!(summary.started.len(), 2);
+    assert!(summary.receipts.is_empty());
+    for invoice in &invoices {
+        let child = client.handle::<InvoiceWorkflow>(invoice_workflow_id(&invoice.id));
+        assert_eq!(
+            child.describe().await.unwrap().status,
+            chronicle::client::WorkflowStatus::Running
+        );
+        pay(&client, invoice).await;
+        assert_eq!(
+            child.result().await.unwrap().paid_cents,
+            invoice.amount_cents
+        );
+    }
     worker.stop().await;
 }

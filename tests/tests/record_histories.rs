@@ -14,7 +14,8 @@ mod common;
 use chronicle::WorkflowHandle;
 use chronicle_tests::{unique_id, unique_task_queue};
 use common::{client, RunningWorker};
-use examples::invoice::{Invoice, InvoiceWorkflow, Payment};
+use examples::invoice::{invoice_workflow_id, Invoice, InvoiceState, InvoiceWorkflow, Payment};
+use examples::invoice_batch::{BatchMode, InvoiceBatch, InvoiceBatchWorkflow};
 use examples::onboarding::{NewUser, OnboardingWorkflow};
 use std::path::PathBuf;
 
@@ -109,5 +110,47 @@ async fn record_example_histories() {
     }
     handle.result().await.unwrap();
     save(&handle, "invoice").await;
+
+    let invoices: Vec<Invoice> = (1..=2)
+        .map(|i| Invoice {
+            id: unique_id(&format!("INV-B{i}")),
+            customer_email: "ap@customer.example".to_string(),
+            amount_cents: 1_000 * i,
+            reminder_interval_secs: Some(3600),
+        })
+        .collect();
+    let batch = InvoiceBatch {
+        invoices: invoices.clone(),
+        mode: BatchMode::WaitForAll,
+    };
+    let handle = client
+        .start(
+            InvoiceBatchWorkflow::run,
+            batch,
+            unique_id("invoice-batch"),
+            &queue,
+        )
+        .await
+        .unwrap();
+    for invoice in &invoices {
+        let child = client.handle::<InvoiceWorkflow>(invoice_workflow_id(&invoice.id));
+        chronicle_tests::wait_for("the invoice to be sent", common::WAIT, || async {
+            child
+                .query(InvoiceWorkflow::status, ())
+                .await
+                .is_ok_and(|s| s.state == InvoiceState::Sent)
+        })
+        .await;
+        let payment = Payment {
+            amount_cents: invoice.amount_cents,
+            reference: format!("PAY-{}", invoice.id),
+        };
+        child
+            .signal(InvoiceWorkflow::payment_received, payment)
+            .await
+            .unwrap();
+    }
+    handle.result().await.unwrap();
+    save(&handle, "invoice-batch").await;
     worker.stop().await;
 }

@@ -22,6 +22,7 @@ fn examples_replayer() -> Replayer {
         .register_workflow::<examples::hello::HelloWorkflow>()
         .register_workflow::<examples::onboarding::OnboardingWorkflow>()
         .register_workflow::<examples::invoice::InvoiceWorkflow>()
+        .register_workflow::<examples::invoice_batch::InvoiceBatchWorkflow>()
 }
 
 #[test]
@@ -29,7 +30,7 @@ fn every_example_workflow_replays_its_recorded_history() {
     let replayed = examples_replayer()
         .replay_dir(fixtures("fixtures/histories"))
         .unwrap();
-    assert_eq!(replayed, 3);
+    assert_eq!(replayed, 4);
 }
 
 // The workflows of ../shared/histories, written in Chronicle. Activities are declared without

@@ -10,13 +10,17 @@
 //! invoice start ID [AMOUNT [SECONDS]]     start collecting invoice ID (reminders every SECONDS)
 //! invoice pay ID AMOUNT [REFERENCE]       signal a payment (AMOUNT like 120.00)
 //! invoice status ID                       query where invoice ID stands
+//! invoice batch [N] [abandon]             collect N invoices (default 3) as child workflows of
+//!                                         an InvoiceBatchWorkflow, pay them, print the receipts
 //! ```
 
 use anyhow::{bail, Context};
 use chronicle::Client;
 use examples::invoice::{
-    money, worker, Invoice, InvoiceState, InvoiceStatus, InvoiceWorkflow, Payment, TASK_QUEUE,
+    invoice_workflow_id, money, worker, Invoice, InvoiceState, InvoiceStatus, InvoiceWorkflow,
+    Payment, TASK_QUEUE,
 };
+use examples::invoice_batch::{BatchMode, InvoiceBatch, InvoiceBatchWorkflow};
 use std::time::Duration;
 
 #[tokio::main]
@@ -52,13 +56,22 @@ async fn main() -> anyhow::Result<()> {
             println!("payment of {amount} recorded for invoice {id}");
             Ok(())
         }
+        ["batch", rest @ ..] => {
+            let count = rest.first().map(|n| n.parse()).transpose()?.unwrap_or(3);
+            let mode = if rest.get(1) == Some(&"abandon") {
+                BatchMode::Abandon
+            } else {
+                BatchMode::WaitForAll
+            };
+            examples::with_worker(worker(&client), batch(&client, count, mode)).await
+        }
         ["status", id] => {
             let handle = client.handle::<InvoiceWorkflow>(workflow_id(id));
             print_status(&handle.query(InvoiceWorkflow::status, ()).await?);
             Ok(())
         }
         _ => bail!(
-            "usage: invoice [worker | start ID [AMOUNT [SECONDS]] | pay ID AMOUNT [REFERENCE] | status ID]"
+            "usage: invoice [worker | start ID [AMOUNT [SECONDS]] | pay ID AMOUNT [REFERENCE] | status ID | batch [N] [abandon]]"
         ),
     }
 }
@@ -106,6 +119,83 @@ async fn story(client: &Client) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A batch of `count` invoices: started as children of one workflow, each paid by a signal
+/// once it runs; prints the receipts.
+async fn batch(client: &Client, count: usize, mode: BatchMode) -> anyhow::Result<()> {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    let invoices: Vec<Invoice> = (1..=count)
+        .map(|i| {
+            invoice(
+                &format!("B{:05}-{i}", millis % 100_000),
+                1_000 * i as u64,
+                Some(60),
+            )
+        })
+        .collect();
+    let batch_id = format!("invoice-batch-{:05}", millis % 100_000);
+    println!("batch {batch_id}: {count} invoices, mode {mode:?}");
+    let handle = client
+        .start(
+            InvoiceBatchWorkflow::run,
+            InvoiceBatch {
+                invoices: invoices.clone(),
+                mode,
+            },
+            &batch_id,
+            TASK_QUEUE,
+        )
+        .await?;
+    if mode == BatchMode::Abandon {
+        let summary = handle.result().await?;
+        println!(
+            "batch completed, leaving {} invoice workflows running",
+            summary.started.len()
+        );
+    } else {
+        // The children exist once the batch says so.
+        while handle
+            .query(InvoiceBatchWorkflow::progress, ())
+            .await?
+            .started
+            < count
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        println!("batch started {count} invoice workflows");
+    }
+    for invoice in &invoices {
+        let child = client.handle::<InvoiceWorkflow>(workflow_id(&invoice.id));
+        wait_for(&child, |s| s.state == InvoiceState::Sent).await?;
+        let payment = Payment {
+            amount_cents: invoice.amount_cents,
+            reference: format!("PAY-{}", invoice.id),
+        };
+        child
+            .signal(InvoiceWorkflow::payment_received, payment)
+            .await?;
+        let receipt = child.result().await?;
+        println!(
+            "  invoice {} paid {} ({})",
+            receipt.invoice_id,
+            money(receipt.paid_cents),
+            receipt.payment_references.join(", ")
+        );
+    }
+    if mode == BatchMode::WaitForAll {
+        let summary = handle.result().await?;
+        let total: u64 = summary.receipts.iter().map(|r| r.paid_cents).sum();
+        println!(
+            "batch completed: {} receipts, {} collected",
+            summary.receipts.len(),
+            money(total)
+        );
+    }
+    Ok(())
+}
+
 /// Asks the `status` query until `done` holds.
 async fn wait_for(
     handle: &chronicle::WorkflowHandle<InvoiceWorkflow>,
@@ -145,7 +235,7 @@ fn invoice(id: &str, amount_cents: u64, interval_secs: Option<u64>) -> Invoice {
 }
 
 fn workflow_id(invoice_id: &str) -> String {
-    format!("invoice-{invoice_id}")
+    invoice_workflow_id(invoice_id)
 }
 
 /// `120`, `120.5` or `120.50` as cents.
