@@ -37,6 +37,17 @@ async fn release_stock(_ctx: ActivityContext, order: String) -> Result<String, A
     Ok(format!("released {order}"))
 }
 
+/// The recorded history replays with the same code.
+fn replays(history: &chronicle_core::history::History) {
+    chronicle::Replayer::new()
+        .register_workflow::<Shipment>()
+        .register_workflow::<Patient>()
+        .register_workflow::<Eager>()
+        .register_workflow::<CancelsItsActivity>()
+        .replay(history, "cancellation test")
+        .unwrap();
+}
+
 fn pack_call(
     ctx: &WorkflowContext<impl Sized>,
     order: String,
@@ -125,6 +136,7 @@ async fn a_cancel_request_stops_the_activity_runs_cleanup_and_ends_the_workflow_
     assert!(position(EventType::ActivityTaskCanceled) < position(EventType::ActivityTaskCompleted));
     assert_eq!(kinds.last(), Some(&EventType::WorkflowExecutionCanceled));
     assert_eq!(count(&history, EventType::WorkflowTaskFailed), 0);
+    replays(&history);
     worker.stop().await;
 }
 
@@ -167,6 +179,7 @@ async fn a_workflow_may_carry_on_after_a_cancel_request() {
     let history = history(&handle).await;
     assert_eq!(count(&history, EventType::TimerCanceled), 1);
     assert_eq!(count(&history, EventType::WorkflowExecutionCompleted), 1);
+    replays(&history);
     worker.stop().await;
 }
 
@@ -196,6 +209,7 @@ async fn a_workflow_canceled_before_it_ran_schedules_nothing_and_ends_canceled()
     assert!(matches!(error, WorkflowExecutionError::Canceled), "{error}");
     let history = history(&handle).await;
     assert_eq!(count(&history, EventType::ActivityTaskScheduled), 0);
+    replays(&history);
     worker.stop().await;
 }
 
@@ -266,6 +280,7 @@ async fn activity_cancellation_types_behave_as_temporal_defines_them() {
                 .position(|k| *k == EventType::WorkflowExecutionCompleted);
             assert!(canceled.is_some() && canceled < completed, "{kinds:?}");
         }
+        replays(&history);
     }
     worker.stop().await;
 }

@@ -99,6 +99,10 @@ async fn a_workflow_continues_as_new_and_the_client_follows_the_chain() {
         count(&history, EventType::WorkflowExecutionContinuedAsNew),
         1
     );
+    chronicle::Replayer::new()
+        .register_workflow::<Summer>()
+        .replay(&history, "first run")
+        .unwrap();
 
     // The last run knows where it came from, and is a Finisher.
     let last = client.untyped_handle(&id);

@@ -134,7 +134,8 @@ impl ActivityContext {
         }
     }
 
-    /// Resolves when the server asks, through a heartbeat response, to cancel this activity;
+    /// Resolves when the server asks, through a heartbeat response, to cancel this activity,
+    /// or answers a heartbeat with "not found" (the attempt timed out, or the workflow closed);
     /// never without heartbeats. Race it with the work, stop, and return an error: the attempt
     /// is then reported as canceled.
     ///

@@ -110,8 +110,13 @@ async fn send_loop(shared: Arc<Shared>) {
                     shared.cancel_notify.notify_waiters();
                 }
                 Ok(_) => {}
-                // NotFound: the attempt timed out or completed; nothing more to send.
-                Err(status) if status.code() == tonic::Code::NotFound => return,
+                // NotFound: the attempt timed out, or the workflow closed. Nobody wants the
+                // result any more: the activity is told to stop, as for a cancellation.
+                Err(status) if status.code() == tonic::Code::NotFound => {
+                    shared.cancel_requested.store(true, Ordering::Release);
+                    shared.cancel_notify.notify_waiters();
+                    return;
+                }
                 Err(status) => tracing::warn!(%status, "heartbeat failed"),
             }
             tokio::time::sleep(shared.throttle).await;
