@@ -187,6 +187,20 @@ async fn a_parent_awaits_its_childs_result_and_gets_its_failure_with_the_cause()
     worker.stop().await;
 }
 
+/// Runs a parent that leaves a Waiter child behind with `policy`, then waits for the child.
+async fn left_child_result(
+    client: &Client,
+    queue: &str,
+    policy: ParentClosePolicy,
+) -> Result<String, WorkflowExecutionError> {
+    let child_id = unique_id("left-child");
+    run_parent(client, queue, Plan::LeaveChild(policy, child_id.clone()))
+        .await
+        .1
+        .unwrap();
+    client.handle::<Waiter>(&child_id).result().await
+}
+
 #[tokio::test]
 async fn parent_close_policies_abandon_terminate_and_request_cancel_the_child() {
     let client = client().await;
@@ -211,18 +225,7 @@ async fn parent_close_policies_abandon_terminate_and_request_cancel_the_child() 
     assert_eq!(child.result().await.unwrap(), "the test");
 
     // Terminate (the default): the child ends with the parent.
-    let terminated = unique_id("terminated");
-    run_parent(
-        &client,
-        &queue,
-        Plan::LeaveChild(ParentClosePolicy::Terminate, terminated.clone()),
-    )
-    .await
-    .1
-    .unwrap();
-    let error = client
-        .handle::<Waiter>(&terminated)
-        .result()
+    let error = left_child_result(&client, &queue, ParentClosePolicy::Terminate)
         .await
         .unwrap_err();
     assert!(
@@ -231,18 +234,7 @@ async fn parent_close_policies_abandon_terminate_and_request_cancel_the_child() 
     );
 
     // RequestCancel: the child is asked to cancel, and its wait ends as canceled.
-    let canceled = unique_id("cancel-requested");
-    run_parent(
-        &client,
-        &queue,
-        Plan::LeaveChild(ParentClosePolicy::RequestCancel, canceled.clone()),
-    )
-    .await
-    .1
-    .unwrap();
-    let error = client
-        .handle::<Waiter>(&canceled)
-        .result()
+    let error = left_child_result(&client, &queue, ParentClosePolicy::RequestCancel)
         .await
         .unwrap_err();
     assert!(matches!(error, WorkflowExecutionError::Canceled), "{error}");

@@ -5,6 +5,7 @@ mod common;
 
 use chronicle::client::ClientError;
 use chronicle::prelude::*;
+use chronicle::WorkflowHandle;
 use chronicle_core::proto::enums::EventType;
 use chronicle_tests::{unique_id, unique_task_queue, wait_for};
 use common::{client, count, history, wait_for_event, RunningWorker, WAIT};
@@ -86,16 +87,22 @@ fn worker(client: &Client, queue: &str) -> Worker {
         .register_activity(record)
 }
 
-#[tokio::test]
-async fn queries_answer_while_running_and_after_completion() {
+/// A running `Stages` workflow whose first task is done, with its worker.
+async fn started_stages(prefix: &str) -> (Client, RunningWorker, WorkflowHandle<Stages>) {
     let client = client().await;
-    let queue = unique_task_queue("query-lifecycle");
+    let queue = unique_task_queue(prefix);
     let worker = RunningWorker::spawn(worker(&client, &queue));
     let handle = client
-        .start(Stages::run, (), unique_id("query-lifecycle"), &queue)
+        .start(Stages::run, (), unique_id(prefix), &queue)
         .await
         .unwrap();
     wait_for_event(&handle, EventType::WorkflowTaskCompleted).await;
+    (client, worker, handle)
+}
+
+#[tokio::test]
+async fn queries_answer_while_running_and_after_completion() {
+    let (_client, worker, handle) = started_stages("query-lifecycle").await;
     let progress = handle.query(Stages::progress, ()).await.unwrap();
     assert_eq!(progress.stage, "waiting");
     assert!(progress.steps.is_empty());
@@ -197,12 +204,8 @@ async fn queries_answer_after_the_workflow_failed() {
 
 #[tokio::test]
 async fn bad_queries_are_errors_for_the_caller_and_leave_the_workflow_alone() {
-    let client = client().await;
-    let queue = unique_task_queue("bad-queries");
-    let worker = RunningWorker::spawn(worker(&client, &queue));
-    let id = unique_id("bad-queries");
-    let handle = client.start(Stages::run, (), &id, &queue).await.unwrap();
-    wait_for_event(&handle, EventType::WorkflowTaskCompleted).await;
+    let (client, worker, handle) = started_stages("bad-queries").await;
+    let id = handle.workflow_id().to_string();
     let untyped = client.untyped_handle(&id);
 
     let error = untyped
@@ -314,12 +317,8 @@ async fn a_query_that_issues_a_command_fails_for_its_caller_only() {
 
 #[tokio::test]
 async fn built_in_queries_tell_what_the_workflow_waits_on_and_what_it_handles() {
-    let client = client().await;
-    let queue = unique_task_queue("builtin-queries");
-    let worker = RunningWorker::spawn(worker(&client, &queue));
-    let id = unique_id("builtin-queries");
-    let handle = client.start(Stages::run, (), &id, &queue).await.unwrap();
-    wait_for_event(&handle, EventType::WorkflowTaskCompleted).await;
+    let (client, worker, handle) = started_stages("builtin-queries").await;
+    let id = handle.workflow_id().to_string();
     let untyped = client.untyped_handle(&id);
 
     // What the web UI's stack trace tab and `temporal workflow stack` show.

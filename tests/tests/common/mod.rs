@@ -10,27 +10,10 @@ use chronicle_core::proto::history::{history_event::Attributes, HistoryEvent};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
-/// The activity of the hello workflow.
-#[activity]
-pub async fn compose_greeting(
-    _ctx: ActivityContext,
-    name: String,
-) -> Result<String, ActivityError> {
-    Ok(format!("Hello, {name}!"))
-}
-
-/// Greets `name` through one activity (type `HelloWorkflow`, as the examples and the Python
-/// interop scripts expect).
-#[derive(Default)]
-pub struct HelloWorkflow;
-
-#[workflow]
-impl HelloWorkflow {
-    #[run]
-    pub async fn run(ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
-        Ok(ctx.activity(compose_greeting, name).await?)
-    }
-}
+/// The hello example's workflow and activity (type `HelloWorkflow`, as the Python interop
+/// scripts expect).
+#[allow(unused_imports)] // each test binary uses part of this module
+pub use examples::hello::{compose_greeting, HelloWorkflow};
 
 /// How long a test waits for something the server should do within seconds.
 pub const WAIT: Duration = Duration::from_secs(30);

@@ -20,11 +20,8 @@
 //! patches, as the other SDKs do; it makes runs findable by patch.
 
 use crate::payload::{self, Payload};
-use crate::proto::command::{
-    command, Command, RecordMarkerCommandAttributes,
-    UpsertWorkflowSearchAttributesCommandAttributes,
-};
-use crate::proto::common::{Payloads, SearchAttributes};
+use crate::proto::command::{command, Command, RecordMarkerCommandAttributes};
+use crate::proto::common::Payloads;
 use crate::proto::enums::CommandType;
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
 use serde::{Deserialize, Serialize};
@@ -108,22 +105,10 @@ impl PatchMachine {
     pub fn upsert_command(&self) -> Command {
         let versions = self.change_versions.clone().unwrap_or_default();
         let value: Payload = payload::encode(&versions).unwrap_or_else(|_| payload::null_payload());
-        Command {
-            command_type: CommandType::UpsertWorkflowSearchAttributes as i32,
-            attributes: Some(
-                command::Attributes::UpsertWorkflowSearchAttributesCommandAttributes(
-                    UpsertWorkflowSearchAttributesCommandAttributes {
-                        search_attributes: Some(SearchAttributes {
-                            indexed_fields: HashMap::from([(
-                                CHANGE_VERSION_ATTRIBUTE.to_string(),
-                                value,
-                            )]),
-                        }),
-                    },
-                ),
-            ),
-            ..Default::default()
-        }
+        super::upsert::upsert_command(HashMap::from([(
+            CHANGE_VERSION_ATTRIBUTE.to_string(),
+            value,
+        )]))
     }
 
     /// Whether `event` is this patch's marker.

@@ -19,19 +19,7 @@ pub(crate) struct UpsertMachine {
 
 impl UpsertMachine {
     pub fn command(&self) -> Command {
-        Command {
-            command_type: CommandType::UpsertWorkflowSearchAttributes as i32,
-            attributes: Some(
-                command::Attributes::UpsertWorkflowSearchAttributesCommandAttributes(
-                    UpsertWorkflowSearchAttributesCommandAttributes {
-                        search_attributes: Some(SearchAttributes {
-                            indexed_fields: self.fields.clone(),
-                        }),
-                    },
-                ),
-            ),
-            ..Default::default()
-        }
+        upsert_command(self.fields.clone())
     }
 
     pub fn describe(&self) -> String {
@@ -42,5 +30,22 @@ impl UpsertMachine {
 
     pub fn matches(&self, event: &HistoryEvent) -> bool {
         event.event_type == EventType::UpsertWorkflowSearchAttributes as i32
+    }
+}
+
+/// The command upserting `fields` (also issued by patches, for `TemporalChangeVersion`).
+pub(crate) fn upsert_command(fields: HashMap<String, Payload>) -> Command {
+    Command {
+        command_type: CommandType::UpsertWorkflowSearchAttributes as i32,
+        attributes: Some(
+            command::Attributes::UpsertWorkflowSearchAttributesCommandAttributes(
+                UpsertWorkflowSearchAttributesCommandAttributes {
+                    search_attributes: Some(SearchAttributes {
+                        indexed_fields: fields,
+                    }),
+                },
+            ),
+        ),
+        ..Default::default()
     }
 }
