@@ -7,7 +7,19 @@ use chronicle::FailureKind;
 use chronicle_core::proto::enums::EventType;
 use chronicle_core::proto::history::history_event::Attributes;
 use chronicle_tests::{unique_id, unique_task_queue};
-use common::{client, compose_greeting, count, history, HelloWorkflow, RunningWorker};
+use common::{client, compose_greeting, count, history, RunningWorker};
+
+/// Greets through `compose_greeting` without setting any activity option.
+#[derive(Default)]
+struct DefaultsGreeting;
+
+#[workflow]
+impl DefaultsGreeting {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
+        Ok(ctx.activity(compose_greeting, name).await?)
+    }
+}
 
 #[tokio::test]
 async fn activity_result_reaches_the_client() {
@@ -15,12 +27,12 @@ async fn activity_result_reaches_the_client() {
     let queue = unique_task_queue("hello");
     let worker = RunningWorker::spawn(
         Worker::new(&client, &queue)
-            .register_workflow::<HelloWorkflow>()
+            .register_workflow::<DefaultsGreeting>()
             .register_activity(compose_greeting),
     );
     let handle = client
         .start(
-            HelloWorkflow::run,
+            DefaultsGreeting::run,
             "World".to_string(),
             unique_id("hello"),
             &queue,
