@@ -169,6 +169,13 @@ impl Failure {
         self.chain().pop().unwrap_or_else(|| self.clone())
     }
 
+    /// Whether this failure or one of its causes is a cancellation.
+    pub fn involves_cancellation(&self) -> bool {
+        self.chain()
+            .iter()
+            .any(|f| f.kind() == FailureKind::Canceled)
+    }
+
     /// Wraps a protobuf failure.
     pub fn from_proto(failure: pb::Failure) -> Self {
         Failure(Box::new(failure))

@@ -177,10 +177,7 @@ impl ChildWorkflowFailure {
 
     /// Whether the child was canceled.
     pub fn is_canceled(&self) -> bool {
-        self.failure
-            .chain()
-            .iter()
-            .any(|f| f.kind() == FailureKind::Canceled)
+        self.failure.involves_cancellation()
     }
 }
 
@@ -255,10 +252,7 @@ impl WorkflowError {
     /// or wait), or of an activity or child workflow it awaited. Returned after the workflow was
     /// asked to cancel, it ends the workflow as canceled rather than failed.
     pub fn is_cancellation(&self) -> bool {
-        self.failure
-            .chain()
-            .iter()
-            .any(|f| f.kind() == FailureKind::Canceled)
+        self.failure.involves_cancellation()
     }
 
     /// Sets the error type name.

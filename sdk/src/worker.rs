@@ -150,7 +150,10 @@ struct Handlers<W> {
 
 impl<W: WorkflowDefinition> WorkflowHandlers for Handlers<W> {
     fn signal(&self, name: &str, input: Vec<Payload>) -> Result<(), HandlerError> {
-        let handled = self.ctx.update(|state| state.handle_signal(name, input));
+        // Signals are applied between activations; the next one wakes `wait_until`.
+        let handled = self
+            .ctx
+            .mutate_quietly(|state| state.handle_signal(name, input));
         match handled {
             None => Err(HandlerError::unknown(HandlerKind::Signal, name, W::SIGNALS)),
             Some(Err(e)) => Err(payload_error(HandlerKind::Signal, name, e)),

@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
             let interval = rest.get(1).map(|s| s.parse()).transpose()?;
             let invoice = invoice(id, amount, interval);
             client
-                .start(InvoiceWorkflow::run, invoice, workflow_id(id), TASK_QUEUE)
+                .start(InvoiceWorkflow::run, invoice, invoice_workflow_id(id), TASK_QUEUE)
                 .await?;
             println!("collecting invoice {id}");
             Ok(())
@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
                 amount_cents: cents(amount)?,
                 reference: rest.first().unwrap_or(&"manual").to_string(),
             };
-            let handle = client.handle::<InvoiceWorkflow>(workflow_id(id));
+            let handle = client.handle::<InvoiceWorkflow>(invoice_workflow_id(id));
             handle
                 .signal(InvoiceWorkflow::payment_received, payment)
                 .await?;
@@ -66,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
             examples::with_worker(worker(&client), batch(&client, count, mode)).await
         }
         ["status", id] => {
-            let handle = client.handle::<InvoiceWorkflow>(workflow_id(id));
+            let handle = client.handle::<InvoiceWorkflow>(invoice_workflow_id(id));
             print_status(&handle.query(InvoiceWorkflow::status, ()).await?);
             Ok(())
         }
@@ -78,11 +78,8 @@ async fn main() -> anyhow::Result<()> {
 
 /// The whole story, with reminders every 2 seconds.
 async fn story(client: &Client) -> anyhow::Result<()> {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
-    let id = format!("INV-{:05}", millis % 100_000);
+    let stamp = run_stamp();
+    let id = format!("INV-{:05}", stamp);
     let invoice = invoice(&id, 12_000, Some(2));
     println!(
         "Invoice {id}: {} due from {}",
@@ -90,7 +87,12 @@ async fn story(client: &Client) -> anyhow::Result<()> {
         invoice.customer_email
     );
     let handle = client
-        .start(InvoiceWorkflow::run, invoice, workflow_id(&id), TASK_QUEUE)
+        .start(
+            InvoiceWorkflow::run,
+            invoice,
+            invoice_workflow_id(&id),
+            TASK_QUEUE,
+        )
         .await?;
 
     let status = wait_for(&handle, |s| s.reminders_sent >= 2).await?;
@@ -122,20 +124,11 @@ async fn story(client: &Client) -> anyhow::Result<()> {
 /// A batch of `count` invoices: started as children of one workflow, each paid by a signal
 /// once it runs; prints the receipts.
 async fn batch(client: &Client, count: usize, mode: BatchMode) -> anyhow::Result<()> {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
+    let stamp = run_stamp();
     let invoices: Vec<Invoice> = (1..=count)
-        .map(|i| {
-            invoice(
-                &format!("B{:05}-{i}", millis % 100_000),
-                1_000 * i as u64,
-                Some(60),
-            )
-        })
+        .map(|i| invoice(&format!("B{:05}-{i}", stamp), 1_000 * i as u64, Some(60)))
         .collect();
-    let batch_id = format!("invoice-batch-{:05}", millis % 100_000);
+    let batch_id = format!("invoice-batch-{:05}", stamp);
     println!("batch {batch_id}: {count} invoices, mode {mode:?}");
     let handle = client
         .start(
@@ -167,7 +160,7 @@ async fn batch(client: &Client, count: usize, mode: BatchMode) -> anyhow::Result
         println!("batch started {count} invoice workflows");
     }
     for invoice in &invoices {
-        let child = client.handle::<InvoiceWorkflow>(workflow_id(&invoice.id));
+        let child = client.handle::<InvoiceWorkflow>(invoice_workflow_id(&invoice.id));
         wait_for(&child, |s| s.state == InvoiceState::Sent).await?;
         let payment = Payment {
             amount_cents: invoice.amount_cents,
@@ -234,8 +227,12 @@ fn invoice(id: &str, amount_cents: u64, interval_secs: Option<u64>) -> Invoice {
     }
 }
 
-fn workflow_id(invoice_id: &str) -> String {
-    invoice_workflow_id(invoice_id)
+/// A short number that differs between runs of the demo, for invoice and batch ids.
+fn run_stamp() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() % 100_000)
+        .unwrap_or_default()
 }
 
 /// `120`, `120.5` or `120.50` as cents.

@@ -9,6 +9,7 @@ use crate::proto::workflowservice::{
     RespondActivityTaskCanceledRequest, RespondActivityTaskCompletedRequest,
     RespondActivityTaskFailedRequest,
 };
+use crate::workflow::list_or_none;
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -109,7 +110,7 @@ pub(super) async fn run_activity(
             format!(
                 "activity type {activity_type:?} is not registered on this worker (task queue {:?}; registered: {})",
                 shared.options.task_queue,
-                names(&shared.registered_activities())
+                list_or_none(&shared.registered_activities())
             ),
             "NotFoundError",
         )),
@@ -222,14 +223,6 @@ pub(super) async fn run_activity(
     if let Err(status) = answered {
         // NotFound: the attempt already timed out or the workflow is gone.
         tracing::warn!(%status, activity_id = %info.activity_id, "could not report activity result");
-    }
-}
-
-fn names(list: &[String]) -> String {
-    if list.is_empty() {
-        "none".to_string()
-    } else {
-        list.join(", ")
     }
 }
 

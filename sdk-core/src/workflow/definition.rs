@@ -95,7 +95,7 @@ impl fmt::Display for HandlerKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandlerError {
     /// The workflow has no handler of that name.
-    #[error("{kind} {name:?} is not handled by this workflow (known {kind} names: {})", list(.known))]
+    #[error("{kind} {name:?} is not handled by this workflow (known {kind} names: {})", list_or_none(.known))]
     Unknown {
         /// Signal or query.
         kind: HandlerKind,
@@ -137,7 +137,8 @@ impl HandlerError {
     }
 }
 
-fn list(names: &[String]) -> String {
+/// Names for an error message: `a, b`, or `none`.
+pub(crate) fn list_or_none(names: &[String]) -> String {
     if names.is_empty() {
         "none".to_string()
     } else {

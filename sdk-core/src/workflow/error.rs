@@ -1,3 +1,4 @@
+use super::definition::list_or_none;
 use crate::failure::Failure;
 use crate::proto::enums::WorkflowTaskFailedCause;
 use std::fmt;
@@ -101,11 +102,7 @@ impl fmt::Display for TaskFailure {
             } => write!(
                 f,
                 "workflow type {workflow_type:?} is not registered on this worker (registered: {})",
-                if registered.is_empty() {
-                    "none".to_string()
-                } else {
-                    registered.join(", ")
-                }
+                list_or_none(registered)
             ),
             TaskFailureKind::Unsupported(what) => {
                 write!(f, "not supported by Chronicle yet: {what}")

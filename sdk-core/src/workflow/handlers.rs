@@ -30,10 +30,8 @@ impl WorkflowRun {
         let input = payload::from_payloads(signal.input.clone());
         let name = signal.signal_name.as_str();
         match catch_unwind(AssertUnwindSafe(|| handlers.signal(name, input))) {
-            Ok(Ok(())) => {
-                self.state.borrow_mut().wake_change_waiters();
-                Ok(())
-            }
+            // Waiters on the state are woken by the activation that always follows.
+            Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => {
                 let state = self.state.borrow();
                 tracing::warn!(

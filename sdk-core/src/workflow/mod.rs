@@ -7,6 +7,7 @@
 //! history are the new commands sent back to the server.
 
 mod definition;
+pub(crate) use definition::list_or_none;
 mod error;
 mod executor;
 mod handlers;

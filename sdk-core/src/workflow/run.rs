@@ -71,17 +71,6 @@ pub struct WorkflowRun {
     task_completed_before: bool,
 }
 
-/// Processes a workflow task: replays `history` and returns the commands for its last task.
-pub fn process_workflow_task(
-    factory: &dyn WorkflowFactory,
-    history: &[HistoryEvent],
-    context: RunContext,
-) -> Result<TaskCompletion, TaskFailure> {
-    let mut run = WorkflowRun::new(history, context)?;
-    run.process(factory, history)?
-        .ok_or_else(|| TaskFailure::bad_history("history has no workflow task to answer"))
-}
-
 impl WorkflowRun {
     /// Prepares a run from its first event (`WorkflowExecutionStarted`).
     pub fn new(history: &[HistoryEvent], context: RunContext) -> Result<Self, TaskFailure> {

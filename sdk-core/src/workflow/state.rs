@@ -136,35 +136,37 @@ impl RunState {
     /// Cancels activity `index` with its cancellation type, sending a cancel request if its
     /// command went out, withdrawing the command if not.
     pub fn cancel_activity(&mut self, index: usize) {
-        let was_unsent = self.outbox.contains(&Outgoing::ScheduleActivity(index));
         if self.activities[index].cancel() {
             self.outbox
                 .push_back(Outgoing::RequestCancelActivity(index));
-        } else if was_unsent {
-            self.outbox
-                .retain(|o| *o != Outgoing::ScheduleActivity(index));
+        } else {
+            self.withdraw(Outgoing::ScheduleActivity(index));
         }
     }
 
     /// Cancels timer `index` (resolving it as canceled).
     pub fn cancel_timer(&mut self, index: usize) {
-        let was_unsent = self.outbox.contains(&Outgoing::StartTimer(index));
         if self.timers[index].cancel() {
             self.outbox.push_back(Outgoing::CancelTimer(index));
-        } else if was_unsent {
-            self.outbox.retain(|o| *o != Outgoing::StartTimer(index));
+        } else {
+            self.withdraw(Outgoing::StartTimer(index));
         }
     }
 
     /// Cancels child `index`: withdraws its start if not sent, or asks it to cancel (now, or
     /// once it has started).
     pub fn cancel_child(&mut self, index: usize) {
-        let was_unsent = self.outbox.contains(&Outgoing::StartChild(index));
         if self.children[index].cancel() {
             self.request_child_cancel(index);
-        } else if was_unsent {
-            self.outbox.retain(|o| *o != Outgoing::StartChild(index));
+        } else {
+            self.withdraw(Outgoing::StartChild(index));
         }
+    }
+
+    /// Removes a command the code issued but that was not sent (nor matched) yet; a no-op for
+    /// one already gone.
+    fn withdraw(&mut self, command: Outgoing) {
+        self.outbox.retain(|o| *o != command);
     }
 
     /// Issues the cancel request of a started child.

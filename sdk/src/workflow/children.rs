@@ -151,17 +151,20 @@ impl<C: WorkflowDefinition> ChildWorkflowCall<C> {
 
     /// Starts the child; the future resolves once it is running (or could not start).
     pub fn start(self) -> ChildStart<C> {
-        let handle = self.input.map(|input| {
-            let request = ChildWorkflowRequest {
-                input,
-                ..self.request
-            };
-            self.run.start_child_at(request, self.location)
-        });
         ChildStart {
-            handle: Some(handle),
+            handle: Some(self.issue()),
             _workflow: PhantomData,
         }
+    }
+
+    /// Issues the start command, unless the input could not be encoded.
+    fn issue(self) -> Result<ChildHandle, Failure> {
+        let input = self.input?;
+        let request = ChildWorkflowRequest {
+            input,
+            ..self.request
+        };
+        Ok(self.run.start_child_at(request, self.location))
     }
 }
 
@@ -170,14 +173,8 @@ impl<C: WorkflowDefinition> IntoFuture for ChildWorkflowCall<C> {
     type IntoFuture = ChildResult<C>;
 
     fn into_future(self) -> ChildResult<C> {
-        let handle = self.start().handle.take().unwrap_or_else(|| {
-            Err(Failure::application(
-                "child workflow already started",
-                "InvalidState",
-            ))
-        });
         ChildResult {
-            handle,
+            handle: self.issue(),
             _workflow: PhantomData,
         }
     }

@@ -297,6 +297,12 @@ impl<W> WorkflowContext<W> {
         result
     }
 
+    /// Changes the state without waking `wait_until` (for signal handlers, applied right
+    /// before an activation that wakes them anyway).
+    pub(crate) fn mutate_quietly<R>(&self, change: impl FnOnce(&mut W) -> R) -> R {
+        change(&mut self.state.borrow_mut())
+    }
+
     /// Waits until `condition` holds for the workflow's state, typically after a signal.
     ///
     /// The condition is checked at once, then again whenever the state may have changed (a
