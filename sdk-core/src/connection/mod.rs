@@ -8,124 +8,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
-use tonic::{Code, Status};
+use tonic::Status;
 
-/// Environment variable overriding the default address.
-pub const ADDRESS_ENV: &str = "TEMPORAL_ADDRESS";
-/// Environment variable overriding the default namespace.
-pub const NAMESPACE_ENV: &str = "TEMPORAL_NAMESPACE";
-/// The address of a local `temporal server start-dev`.
-pub const DEFAULT_ADDRESS: &str = "127.0.0.1:7233";
-/// Temporal's default namespace.
-pub const DEFAULT_NAMESPACE: &str = "default";
+mod options;
+mod retry;
 
-/// Where and how to connect.
-///
-/// ```
-/// use chronicle_core::ConnectionOptions;
-/// let options = ConnectionOptions::from_env().namespace("billing");
-/// assert_eq!(options.namespace, "billing");
-/// ```
-#[derive(Debug, Clone)]
-pub struct ConnectionOptions {
-    /// `host:port` of the Temporal frontend (a `http://` or `https://` prefix is accepted).
-    pub address: String,
-    /// The namespace every call uses.
-    pub namespace: String,
-    /// The identity reported to the server (defaults to `pid@host`).
-    pub identity: String,
-    /// How calls are retried on transient errors.
-    pub retry: RetryOptions,
-}
-
-/// Exponential backoff for transient gRPC errors.
-#[derive(Debug, Clone)]
-pub struct RetryOptions {
-    /// Delay before the first retry.
-    pub initial_interval: Duration,
-    /// Upper bound of the delay.
-    pub max_interval: Duration,
-    /// Multiplier applied after each retry.
-    pub backoff_coefficient: f64,
-    /// Attempts in all, the first included.
-    pub max_attempts: u32,
-}
-
-impl Default for RetryOptions {
-    fn default() -> Self {
-        Self {
-            initial_interval: Duration::from_millis(100),
-            max_interval: Duration::from_secs(5),
-            backoff_coefficient: 2.0,
-            max_attempts: 10,
-        }
-    }
-}
-
-impl RetryOptions {
-    /// The delay before retry number `retry` (0-based).
-    pub fn delay(&self, retry: u32) -> Duration {
-        let factor = self.backoff_coefficient.powi(retry.min(64) as i32);
-        self.initial_interval.mul_f64(factor).min(self.max_interval)
-    }
-}
-
-impl Default for ConnectionOptions {
-    fn default() -> Self {
-        Self {
-            address: DEFAULT_ADDRESS.to_string(),
-            namespace: DEFAULT_NAMESPACE.to_string(),
-            identity: default_identity(),
-            retry: RetryOptions::default(),
-        }
-    }
-}
-
-impl ConnectionOptions {
-    /// Defaults, overridden by `TEMPORAL_ADDRESS` and `TEMPORAL_NAMESPACE` when set.
-    pub fn from_env() -> Self {
-        let mut options = Self::default();
-        if let Ok(address) = std::env::var(ADDRESS_ENV) {
-            if !address.trim().is_empty() {
-                options.address = address.trim().to_string();
-            }
-        }
-        if let Ok(namespace) = std::env::var(NAMESPACE_ENV) {
-            if !namespace.trim().is_empty() {
-                options.namespace = namespace.trim().to_string();
-            }
-        }
-        options
-    }
-
-    /// Sets the address.
-    pub fn address(mut self, address: impl Into<String>) -> Self {
-        self.address = address.into();
-        self
-    }
-
-    /// Sets the namespace.
-    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.namespace = namespace.into();
-        self
-    }
-
-    /// Sets the identity.
-    pub fn identity(mut self, identity: impl Into<String>) -> Self {
-        self.identity = identity.into();
-        self
-    }
-}
-
-fn default_identity() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|| "localhost".to_string());
-    format!("{}@{}", std::process::id(), host)
-}
+pub use options::{
+    ConnectionOptions, ADDRESS_ENV, DEFAULT_ADDRESS, DEFAULT_NAMESPACE, NAMESPACE_ENV,
+};
+pub use retry::{is_transient, RetryOptions};
 
 /// Connecting failed.
 #[derive(Debug, thiserror::Error)]
@@ -271,31 +162,4 @@ pub fn long_poll<T>(message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     request.set_timeout(LONG_POLL_TIMEOUT);
     request
-}
-
-/// Whether a gRPC error is worth retrying.
-pub fn is_transient(status: &Status) -> bool {
-    matches!(
-        status.code(),
-        Code::Unavailable | Code::ResourceExhausted | Code::Aborted | Code::DeadlineExceeded
-    ) || (status.code() == Code::Unknown && status.message().contains("transport"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let retry = RetryOptions::default();
-        assert_eq!(retry.delay(0), Duration::from_millis(100));
-        assert_eq!(retry.delay(1), Duration::from_millis(200));
-        assert_eq!(retry.delay(30), Duration::from_secs(5));
-    }
-
-    #[test]
-    fn transient_codes() {
-        assert!(is_transient(&Status::unavailable("x")));
-        assert!(!is_transient(&Status::invalid_argument("x")));
-    }
 }
