@@ -43,20 +43,28 @@ pub fn workflow_id(prefix: &str) -> String {
     format!("{prefix}-{millis}")
 }
 
-/// Runs `body` while `worker` runs in the same process, then stops the worker.
+/// Runs `body` while `worker` runs in the same process, then stops the worker. SIGTERM or
+/// SIGINT stops both, after the worker drained.
 pub async fn with_worker<T>(
     worker: Worker,
     body: impl Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
     let shutdown = worker.shutdown_handle();
-    let running = tokio::spawn(worker.run());
-    let outcome = body.await;
-    shutdown.shutdown();
-    running.await??;
-    outcome
+    let mut running = tokio::spawn(worker.run_until_signal());
+    tokio::select! {
+        outcome = body => {
+            shutdown.shutdown();
+            running.await??;
+            outcome
+        }
+        stopped = &mut running => {
+            stopped??;
+            anyhow::bail!("stopped by a signal before the example finished")
+        }
+    }
 }
 
-/// Runs an example's command line: `worker` runs the worker until ctrl-c, `start [ARGS]` runs
+/// Runs an example's command line: `worker` runs the worker until SIGTERM or ctrl-c, `start [ARGS]` runs
 /// the starter, and no subcommand runs both in one process and stops the worker afterwards.
 pub async fn run_example<S, Fut>(
     make_worker: impl Fn(&Client) -> Worker,
@@ -76,8 +84,8 @@ where
     let (client, _server) = connect().await?;
     match command.as_str() {
         "worker" => {
-            eprintln!("worker running; ctrl-c to stop");
-            make_worker(&client).run_until_ctrl_c().await?;
+            eprintln!("worker running; ctrl-c or SIGTERM to stop");
+            make_worker(&client).run_until_signal().await?;
         }
         "start" => start(client, args).await?,
         "" => with_worker(make_worker(&client), start(client, args)).await?,

@@ -49,7 +49,7 @@ pub use error::{
 pub use handlers::{NotAHandler, QueryFn, SignalFn};
 pub use replay::{ReplayError, ReplayFailures, Replayer};
 pub use uuid::Uuid;
-pub use worker::{ShutdownHandle, Worker, WorkerError, WorkerOptions};
+pub use worker::{shutdown_signal, ShutdownHandle, Worker, WorkerError, WorkerOptions};
 pub use workflow::{
     ActivityCall, ActivityFuture, Cancelled, ChildResult, ChildStart, ChildWorkflow,
     ChildWorkflowCall, ExternalOperation, ExternalWorkflow, NonCancellable, Timer, WaitUntil,

@@ -29,7 +29,7 @@ pub use chronicle_core::worker::{ShutdownHandle, WorkerError, WorkerOptions};
 /// Worker::new(&client, "hello")
 ///     .register_workflow::<HelloWorkflow>()
 ///     .register_activity(compose_greeting)
-///     .run_until_ctrl_c()
+///     .run_until_signal()
 ///     .await?;
 /// # Ok(()) }
 /// ```
@@ -86,16 +86,47 @@ impl Worker {
         self.inner.run().await
     }
 
-    /// Runs until ctrl-c or the shutdown handle.
-    pub async fn run_until_ctrl_c(self) -> Result<(), WorkerError> {
-        self.inner
-            .run_until(async {
-                if tokio::signal::ctrl_c().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            })
-            .await
+    /// Runs until the process is asked to stop, with SIGTERM (what Docker, Kubernetes and
+    /// systemd send) or SIGINT (ctrl-c), or until the shutdown handle is triggered; then drains
+    /// as [`chronicle_core::worker::Worker::run_until`] describes, and returns.
+    pub async fn run_until_signal(self) -> Result<(), WorkerError> {
+        self.inner.run_until(shutdown_signal()).await
     }
+}
+
+/// Completes at the first SIGTERM or SIGINT.
+///
+/// If the handlers cannot be installed, it never completes (the worker then stops only
+/// through its shutdown handle), and says so.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+        "SIGINT"
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+        "SIGTERM"
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<&str>();
+    let received = tokio::select! {
+        name = interrupt => name,
+        name = terminate => name,
+    };
+    tracing::info!(signal = received, "shutdown requested");
 }
 
 pub(crate) struct WorkflowRegistration<W>(PhantomData<fn() -> W>);

@@ -24,6 +24,9 @@
 //! the server and deletes its database when the test binary exits in any way (normal end, panic,
 //! abort, signal).
 
+pub mod proxy;
+pub mod workloads;
+
 use chronicle::testing::{DevServer, DevServerOptions};
 use chronicle_core::ConnectionOptions;
 use std::future::Future;

@@ -342,3 +342,31 @@ async fn built_in_queries_tell_what_the_workflow_waits_on_and_what_it_handles() 
     handle.terminate("done").await.unwrap();
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn a_query_no_worker_serves_fails_within_its_timeout() {
+    let client = client().await;
+    // Nobody polls this queue.
+    let queue = unique_task_queue("unserved");
+    let id = unique_id("unserved");
+    client
+        .start(common::HelloWorkflow::run, "World".to_string(), &id, &queue)
+        .await
+        .unwrap();
+    let timeout = Duration::from_secs(3);
+    let asked = std::time::Instant::now();
+    let error = client
+        .untyped_handle(&id)
+        .with_rpc_timeout(timeout)
+        .query::<String, _>("status", ())
+        .await
+        .unwrap_err();
+    let waited = asked.elapsed();
+    assert!(
+        matches!(&error, ClientError::QueryTimedOut { query, .. } if query == "status"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("no worker answered"), "{error}");
+    // Not retried: the old client asked 10 times, each waiting out the timeout.
+    assert!(waited < timeout * 3, "the query took {waited:?}");
+}

@@ -94,7 +94,7 @@ async fn run_worker() -> anyhow::Result<()> {
             o.activity_pollers = pollers;
         });
     println!("READY");
-    worker.run_until_ctrl_c().await?;
+    worker.run_until_signal().await?;
     Ok(())
 }
 

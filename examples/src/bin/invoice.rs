@@ -6,7 +6,7 @@
 //! 2 seconds). The halves, for several terminals:
 //!
 //! ```text
-//! invoice worker                          run the worker until ctrl-c
+//! invoice worker                          run the worker until SIGTERM or ctrl-c
 //! invoice start ID [AMOUNT [SECONDS]]     start collecting invoice ID (reminders every SECONDS)
 //! invoice pay ID AMOUNT [REFERENCE]       signal a payment (AMOUNT like 120.00)
 //! invoice status ID                       query where invoice ID stands
@@ -31,8 +31,8 @@ async fn main() -> anyhow::Result<()> {
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] => examples::with_worker(worker(&client), story(&client)).await,
         ["worker"] => {
-            eprintln!("invoice worker running on task queue {TASK_QUEUE:?}; ctrl-c to stop");
-            Ok(worker(&client).run_until_ctrl_c().await?)
+            eprintln!("invoice worker running on task queue {TASK_QUEUE:?}; ctrl-c or SIGTERM to stop");
+            Ok(worker(&client).run_until_signal().await?)
         }
         ["start", id, rest @ ..] => {
             let amount = rest.first().map(|a| cents(a)).transpose()?.unwrap_or(12_000);

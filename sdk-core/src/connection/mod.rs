@@ -16,7 +16,7 @@ mod retry;
 pub use options::{
     ConnectionOptions, ADDRESS_ENV, DEFAULT_ADDRESS, DEFAULT_NAMESPACE, NAMESPACE_ENV,
 };
-pub use retry::{is_transient, RetryOptions};
+pub use retry::{is_transient, CallOptions, RetryOptions, RetryUntil};
 
 /// Connecting failed.
 #[derive(Debug, thiserror::Error)]
@@ -119,7 +119,86 @@ impl Connection {
         self.service.clone()
     }
 
-    /// Runs one RPC, retrying with backoff while the error is transient.
+    /// A connection like this one whose ordinary calls give each attempt `timeout`.
+    pub fn with_rpc_timeout(&self, timeout: Duration) -> Connection {
+        let mut options = (*self.options).clone();
+        options.rpc_timeout = timeout;
+        Connection {
+            service: self.service.clone(),
+            options: Arc::new(options),
+        }
+    }
+
+    /// Runs one RPC with the ordinary retry budget, giving each attempt the connection's
+    /// `rpc_timeout`.
+    ///
+    /// ```no_run
+    /// # async fn f(conn: chronicle_core::Connection) -> Result<(), tonic::Status> {
+    /// use chronicle_core::proto::workflowservice::GetSystemInfoRequest;
+    /// let info = conn
+    ///     .unary("GetSystemInfo", GetSystemInfoRequest::default(), |mut svc, request| async move {
+    ///         svc.get_system_info(request).await
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn unary<Req, T, F, Fut>(
+        &self,
+        rpc: &'static str,
+        request: Req,
+        f: F,
+    ) -> Result<T, Status>
+    where
+        Req: Clone,
+        F: FnMut(WorkflowServiceClient<Channel>, tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+    {
+        self.unary_with(rpc, CallOptions::default(), request, f)
+            .await
+    }
+
+    /// Runs one RPC as `call` says: the deadline of each attempt (sent to the server), and
+    /// when to stop retrying transient errors.
+    ///
+    /// ```no_run
+    /// # async fn f(conn: chronicle_core::Connection) -> Result<(), tonic::Status> {
+    /// use chronicle_core::connection::{CallOptions, RetryUntil};
+    /// use chronicle_core::proto::workflowservice::GetSystemInfoRequest;
+    /// let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    /// let info = conn
+    ///     .unary_with(
+    ///         "GetSystemInfo",
+    ///         CallOptions::default().retry(RetryUntil::Deadline(deadline)),
+    ///         GetSystemInfoRequest::default(),
+    ///         |mut svc, request| async move { svc.get_system_info(request).await },
+    ///     )
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn unary_with<Req, T, F, Fut>(
+        &self,
+        rpc: &'static str,
+        call: CallOptions,
+        request: Req,
+        mut f: F,
+    ) -> Result<T, Status>
+    where
+        Req: Clone,
+        F: FnMut(WorkflowServiceClient<Channel>, tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+    {
+        let timeout = call.timeout.unwrap_or(self.options.rpc_timeout);
+        self.retrying(rpc, call, || {
+            let mut attempt = tonic::Request::new(request.clone());
+            attempt.set_timeout(timeout);
+            f(self.service.clone(), attempt)
+        })
+        .await
+    }
+
+    /// Runs one RPC built by `f`, with the ordinary retry budget. Each attempt is bounded by
+    /// the connection's `rpc_timeout` on this side; prefer [`unary`](Self::unary), which also
+    /// tells the server.
     ///
     /// ```no_run
     /// # async fn f(conn: chronicle_core::Connection) -> Result<(), tonic::Status> {
@@ -136,20 +215,58 @@ impl Connection {
         F: FnMut(WorkflowServiceClient<Channel>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
     {
-        let mut retry = 0;
-        loop {
-            match f(self.service.clone()).await {
-                Ok(response) => return Ok(response.into_inner()),
-                Err(status)
-                    if is_transient(&status) && retry + 1 < self.options.retry.max_attempts =>
-                {
-                    let delay = self.options.retry.delay(retry);
-                    tracing::debug!(rpc, code = ?status.code(), ?delay, "transient error, retrying");
-                    tokio::time::sleep(delay).await;
-                    retry += 1;
-                }
-                Err(status) => return Err(status),
+        let timeout = self.options.rpc_timeout;
+        self.retrying(rpc, CallOptions::default(), || {
+            let attempt = f(self.service.clone());
+            async move {
+                tokio::time::timeout(timeout, attempt)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(Status::deadline_exceeded(format!(
+                            "no answer within {timeout:?}"
+                        )))
+                    })
             }
+        })
+        .await
+    }
+
+    /// Makes attempts until one succeeds or `call` says to give up.
+    async fn retrying<T, A, Fut>(
+        &self,
+        rpc: &'static str,
+        call: CallOptions,
+        mut attempt: A,
+    ) -> Result<T, Status>
+    where
+        A: FnMut() -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+    {
+        let mut attempts = retry::Attempts::new(&self.options.retry, call);
+        loop {
+            let status = match attempt().await {
+                Ok(response) => {
+                    if attempts.retries() > 0 {
+                        tracing::debug!(
+                            rpc,
+                            retries = attempts.retries(),
+                            "succeeded after retrying"
+                        );
+                    }
+                    return Ok(response.into_inner());
+                }
+                Err(status) => retry::deadline_as_such(status),
+            };
+            let Some(delay) = attempts.next_delay(&status) else {
+                return Err(status);
+            };
+            // Several retries in a row mean an outage, not a blip: say so once, then quietly.
+            if attempts.retries() == 5 {
+                tracing::warn!(rpc, code = ?status.code(), message = status.message(), "Temporal is not answering; retrying");
+            } else {
+                tracing::debug!(rpc, code = ?status.code(), ?delay, "transient error, retrying");
+            }
+            tokio::time::sleep(delay).await;
         }
     }
 }

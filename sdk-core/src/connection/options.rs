@@ -1,6 +1,7 @@
 //! Where and how to connect: [`ConnectionOptions`].
 
 use super::RetryOptions;
+use std::time::Duration;
 
 /// Environment variable overriding the default address.
 pub const ADDRESS_ENV: &str = "TEMPORAL_ADDRESS";
@@ -28,7 +29,13 @@ pub struct ConnectionOptions {
     pub identity: String,
     /// How calls are retried on transient errors.
     pub retry: RetryOptions,
+    /// Deadline of each attempt of an ordinary call (long polls have their own); a call can
+    /// change it with [`CallOptions::timeout`](super::CallOptions::timeout).
+    pub rpc_timeout: Duration,
 }
+
+/// The default [`ConnectionOptions::rpc_timeout`], as in Temporal's other SDKs.
+pub const DEFAULT_RPC_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Default for ConnectionOptions {
     fn default() -> Self {
@@ -37,6 +44,7 @@ impl Default for ConnectionOptions {
             namespace: DEFAULT_NAMESPACE.to_string(),
             identity: default_identity(),
             retry: RetryOptions::default(),
+            rpc_timeout: DEFAULT_RPC_TIMEOUT,
         }
     }
 }
@@ -67,6 +75,12 @@ impl ConnectionOptions {
     /// Sets the namespace.
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = namespace.into();
+        self
+    }
+
+    /// Sets the deadline of each attempt of an ordinary call.
+    pub fn rpc_timeout(mut self, timeout: Duration) -> Self {
+        self.rpc_timeout = timeout;
         self
     }
 

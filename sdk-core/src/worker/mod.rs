@@ -7,19 +7,22 @@
 mod activity_task;
 mod poller;
 mod shutdown;
+mod task_failures;
 mod workflow_task;
 
 pub use shutdown::ShutdownHandle;
 
 use crate::activity::{ActivityFactory, AppData};
-use crate::connection::Connection;
+use crate::connection::{CallOptions, Connection, RetryUntil};
+use crate::proto::enums::TaskQueueType;
+use crate::proto::workflowservice::ShutdownWorkerRequest;
 use crate::workflow::{ActivityOptions, WorkflowFactory};
+use poller::PollerControl;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-
-pub(crate) use crate::connection::long_poll;
+use task_failures::TaskFailureLog;
 use tokio::sync::Semaphore;
 
 /// How a worker polls and how much it runs at once.
@@ -35,7 +38,9 @@ pub struct WorkerOptions {
     pub max_concurrent_workflow_tasks: usize,
     /// Activities run at once.
     pub max_concurrent_activities: usize,
-    /// How long shutdown waits for in-flight tasks.
+    /// The grace period of shutdown: how long in-flight workflow tasks and activities may take
+    /// to finish once shutdown begins. Activities still running after it are cancelled
+    /// (heartbeating ones see it through `ActivityContext::cancelled`).
     pub shutdown_timeout: Duration,
     /// Start-to-close timeout of activities that set neither it nor schedule-to-close.
     pub default_activity_start_to_close: Duration,
@@ -80,6 +85,11 @@ pub(crate) struct Shared {
     pub default_activity_options: ActivityOptions,
     /// Concurrency permits for activities; eager dispatch reserves from the same pool.
     pub activity_slots: Arc<Semaphore>,
+    /// Names this worker process's pollers to the server, which ends their outstanding polls
+    /// when the worker calls `ShutdownWorker` with it.
+    pub instance_key: String,
+    /// Which workflow task failures were already logged, so a failing task is logged once.
+    pub task_failures: TaskFailureLog,
 }
 
 impl Shared {
@@ -149,7 +159,14 @@ impl Worker {
         self.run_until(std::future::pending()).await
     }
 
-    /// Like [`run`](Self::run), also shutting down when `signal` completes (e.g. ctrl-c).
+    /// Like [`run`](Self::run), also shutting down when `signal` completes (e.g. SIGTERM).
+    ///
+    /// Shutdown goes in steps:
+    /// 1. no new poll starts, and the worker calls `ShutdownWorker`, so that the server ends
+    ///    the polls still waiting (a task they already received is still run);
+    /// 2. in-flight workflow tasks and activities get [`WorkerOptions::shutdown_timeout`] to
+    ///    finish and report;
+    /// 3. activities still running then are cancelled, and get a moment to report that.
     pub async fn run_until(self, signal: impl Future<Output = ()>) -> Result<(), WorkerError> {
         if self.workflows.is_empty() && self.activities.is_empty() {
             return Err(WorkerError::NothingRegistered(self.options.task_queue));
@@ -176,10 +193,13 @@ impl Worker {
             activities: self.activities,
             data: self.data,
             activity_slots: Arc::new(Semaphore::new(max_activities)),
+            instance_key: instance_key(),
+            task_failures: TaskFailureLog::default(),
         });
         let shutdown = self.shutdown;
         tracing::info!(
             task_queue = %shared.options.task_queue,
+            namespace = %shared.connection.namespace(),
             workflows = ?shared.registered_workflows(),
             activities = ?shared.registered_activities(),
             "worker started"
@@ -187,13 +207,14 @@ impl Worker {
 
         let workflow_slots = Arc::new(Semaphore::new(shared.options.max_concurrent_workflow_tasks));
         let activity_slots = shared.activity_slots.clone();
+        let control = PollerControl::new(shutdown.clone());
         let mut pollers = tokio::task::JoinSet::new();
         if !shared.workflows.is_empty() {
             for _ in 0..shared.options.workflow_pollers {
                 pollers.spawn(workflow_task::poll_loop(
                     shared.clone(),
                     workflow_slots.clone(),
-                    shutdown.clone(),
+                    control.clone(),
                 ));
             }
         }
@@ -202,7 +223,7 @@ impl Worker {
                 pollers.spawn(activity_task::poll_loop(
                     shared.clone(),
                     activity_slots.clone(),
-                    shutdown.clone(),
+                    control.clone(),
                 ));
             }
         }
@@ -211,28 +232,110 @@ impl Worker {
             _ = shutdown.requested() => {}
             _ = signal => shutdown.shutdown(),
         }
-        tracing::info!(task_queue = %shared.options.task_queue, "worker shutting down");
-        while pollers.join_next().await.is_some() {}
+        let grace = shared.options.shutdown_timeout;
+        let grace_ends = tokio::time::Instant::now() + grace;
+        tracing::info!(
+            task_queue = %shared.options.task_queue,
+            grace = ?grace,
+            "worker shutting down: no new polls; in-flight work may finish"
+        );
 
-        // Every in-flight handler holds a permit: getting them all back means all are done.
-        let drained = async {
-            let _w = workflow_slots
-                .acquire_many(shared.options.max_concurrent_workflow_tasks as u32)
-                .await;
-            let _a = activity_slots
-                .acquire_many(shared.options.max_concurrent_activities as u32)
-                .await;
-        };
-        if tokio::time::timeout(shared.options.shutdown_timeout, drained)
+        // Step 1: the server ends outstanding polls; servers that cannot get a short wait
+        // (a poll that already holds a task returns it at once), then the polls are dropped.
+        shutdown_worker(&shared).await;
+        let polls_end = async { while pollers.join_next().await.is_some() {} };
+        if tokio::time::timeout(POLL_RELEASE_WAIT.min(grace), polls_end)
             .await
             .is_err()
         {
+            tracing::debug!("the server did not end outstanding polls; dropping them");
+            control.abort_polls();
+            while pollers.join_next().await.is_some() {}
+        }
+
+        // Step 2: every in-flight handler holds a permit, so getting them all back means all
+        // are done.
+        let workflow_tasks_done = workflow_slots
+            .clone()
+            .acquire_many_owned(shared.options.max_concurrent_workflow_tasks as u32);
+        let activities_done = activity_slots
+            .clone()
+            .acquire_many_owned(shared.options.max_concurrent_activities as u32);
+        let drained = async { tokio::join!(workflow_tasks_done, activities_done) };
+        if tokio::time::timeout_at(grace_ends, drained).await.is_err() {
+            // Step 3.
+            let running =
+                shared.options.max_concurrent_activities - activity_slots.available_permits();
             tracing::warn!(
-                timeout = ?shared.options.shutdown_timeout,
-                "shutdown timed out with tasks still running; the server will retry them"
+                grace = ?grace,
+                activities = running,
+                "shutdown grace period over; cancelling the activities still running"
             );
+            activity_task::cancel_running(&shared);
+            let activities_done = activity_slots
+                .clone()
+                .acquire_many_owned(shared.options.max_concurrent_activities as u32);
+            if tokio::time::timeout(CANCEL_REPORT_WAIT, activities_done)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "activities ignored their cancellation; the server retries them after their timeout"
+                );
+            }
         }
         tracing::info!(task_queue = %shared.options.task_queue, "worker stopped");
         Ok(())
     }
+}
+
+/// How long shutdown waits for the server to end outstanding polls before dropping them.
+const POLL_RELEASE_WAIT: Duration = Duration::from_secs(5);
+
+/// How long cancelled activities have to report, once the grace period is over.
+const CANCEL_REPORT_WAIT: Duration = Duration::from_secs(5);
+
+/// Tells the server this worker is going away: it ends the worker's outstanding polls and
+/// stops routing work to it.
+async fn shutdown_worker(shared: &Shared) {
+    let request = ShutdownWorkerRequest {
+        namespace: shared.connection.namespace().to_string(),
+        identity: shared.connection.identity().to_string(),
+        reason: "graceful shutdown".to_string(),
+        worker_instance_key: shared.instance_key.clone(),
+        task_queue: shared.options.task_queue.clone(),
+        task_queue_types: vec![
+            TaskQueueType::Workflow as i32,
+            TaskQueueType::Activity as i32,
+        ],
+        ..Default::default()
+    };
+    let answered = shared
+        .connection
+        .unary_with(
+            "ShutdownWorker",
+            CallOptions::default()
+                .timeout(Duration::from_secs(5))
+                .retry(RetryUntil::Never),
+            request,
+            |mut svc, request| async move { svc.shutdown_worker(request).await },
+        )
+        .await;
+    if let Err(status) = answered {
+        tracing::debug!(%status, "ShutdownWorker failed; outstanding polls end by themselves");
+    }
+}
+
+/// A key unique to this worker: the process id, the time and the standard library's random
+/// hasher keys.
+fn instance_key() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(nanos);
+    hasher.write_u32(std::process::id());
+    format!("chronicle-{}-{:016x}", std::process::id(), hasher.finish())
 }

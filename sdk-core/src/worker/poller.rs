@@ -1,61 +1,130 @@
-//! The loop every poller runs, whatever kind of task it asks for.
+//! The loop every poller runs, whatever kind of task it asks for, and how pollers stop.
 
 use super::{Shared, ShutdownHandle};
-use crate::connection::RetryOptions;
+use crate::connection::LONG_POLL_TIMEOUT;
 use crate::proto::enums::TaskQueueKind;
 use crate::proto::taskqueue::TaskQueue;
+use crate::proto::workflowservice::{PollActivityTaskQueueResponse, PollWorkflowTaskQueueResponse};
+use crate::proto::WorkflowServiceClient;
 use std::future::Future;
 use std::sync::Arc;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tonic::transport::Channel;
 
-/// Polls with `poll` and spawns `handle` for each task, until shutdown.
+/// A poll response, which is empty (no task token) when the long poll expired.
+pub(super) trait PolledTask: Send + 'static {
+    /// The token that names the task; empty when there is no task.
+    fn task_token(&self) -> &[u8];
+}
+
+impl PolledTask for PollWorkflowTaskQueueResponse {
+    fn task_token(&self) -> &[u8] {
+        &self.task_token
+    }
+}
+
+impl PolledTask for PollActivityTaskQueueResponse {
+    fn task_token(&self) -> &[u8] {
+        &self.task_token
+    }
+}
+
+/// How pollers stop, in two steps.
+///
+/// First no new poll starts (the user's [`ShutdownHandle`]); polls already waiting on the
+/// server are left to end, because the server may already have handed them a task, which
+/// would be lost with the poll. The server ends them early once the worker calls
+/// `ShutdownWorker`. Only if it does not are they dropped ([`abort_polls`](Self::abort_polls)).
+#[derive(Debug, Clone)]
+pub(super) struct PollerControl {
+    shutdown: ShutdownHandle,
+    abort: Arc<watch::Sender<bool>>,
+}
+
+impl PollerControl {
+    pub(super) fn new(shutdown: ShutdownHandle) -> Self {
+        Self {
+            shutdown,
+            abort: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    /// Drops the polls still waiting on the server.
+    pub(super) fn abort_polls(&self) {
+        self.abort.send_replace(true);
+    }
+
+    async fn aborted(&self) {
+        let mut rx = self.abort.subscribe();
+        // The sender lives in `self`, so `wait_for` cannot fail while we wait.
+        let _ = rx.wait_for(|aborted| *aborted).await;
+    }
+}
+
+/// Long-polls with `request` through `rpc` and spawns `handle` for each task, until shutdown.
 ///
 /// A permit is taken before each poll and handed to the handler with the task, so a worker at
-/// its concurrency limit stops asking for work. `poll` returns `None` when the long poll
-/// expired empty. Errors back off exponentially (a server restart must not spin the loop).
-pub(super) async fn poll_loop<T, P, PF, H, HF>(
+/// its concurrency limit stops asking for work. Errors back off exponentially with jitter and
+/// the loop never gives up on its own: a server restart or a cut connection must not stop a
+/// worker.
+pub(super) async fn poll_loop<Req, T, P, PF, H, HF>(
     shared: Arc<Shared>,
     slots: Arc<Semaphore>,
-    shutdown: ShutdownHandle,
+    control: PollerControl,
     kind: &'static str,
-    poll: P,
+    request: Req,
+    rpc: P,
     handle: H,
 ) where
-    P: Fn(Arc<Shared>) -> PF,
-    PF: Future<Output = Result<Option<T>, tonic::Status>>,
+    Req: Clone,
+    T: PolledTask,
+    P: Fn(WorkflowServiceClient<Channel>, tonic::Request<Req>) -> PF,
+    PF: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     H: Fn(Arc<Shared>, T, OwnedSemaphorePermit) -> HF,
     HF: Future<Output = ()> + Send + 'static,
 {
-    let retry = RetryOptions::default();
+    let retry = &shared.connection.options().retry;
     let mut failures = 0;
     loop {
+        if control.shutdown.is_requested() {
+            return;
+        }
         let permit = tokio::select! {
             permit = slots.clone().acquire_owned() => match permit {
                 Ok(p) => p,
                 Err(_) => return,
             },
-            _ = shutdown.requested() => return,
+            _ = control.shutdown.requested() => return,
         };
+        let mut poll = tonic::Request::new(request.clone());
+        poll.set_timeout(LONG_POLL_TIMEOUT);
         let polled = tokio::select! {
-            r = poll(shared.clone()) => r,
-            _ = shutdown.requested() => return,
+            polled = rpc(shared.connection.raw(), poll) => polled,
+            _ = control.aborted() => return,
         };
-        match polled {
-            Ok(Some(task)) => {
+        match polled.map(tonic::Response::into_inner) {
+            Ok(task) if task.task_token().is_empty() => failures = 0,
+            Ok(task) => {
                 failures = 0;
                 tokio::spawn(handle(shared.clone(), task, permit));
             }
-            Ok(None) => failures = 0,
+            // The server ends outstanding polls when the worker shuts down.
+            Err(_) if control.shutdown.is_requested() => return,
             Err(status) => {
                 drop(permit);
+                // An expired long poll is routine; anything else repeated is an outage.
                 if status.code() != tonic::Code::DeadlineExceeded {
-                    tracing::warn!(%status, "{kind} task poll failed");
+                    if failures % 20 == 0 {
+                        tracing::warn!(%status, "{kind} task poll failed; retrying until it works");
+                    } else {
+                        tracing::debug!(%status, failures, "{kind} task poll failed again");
+                    }
                 }
-                let delay = retry.delay(failures);
-                failures += 1;
+                let delay = retry.jittered_delay(failures);
+                failures = failures.saturating_add(1);
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
-                    _ = shutdown.requested() => return,
+                    _ = control.shutdown.requested() => return,
                 }
             }
         }

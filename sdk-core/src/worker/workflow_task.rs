@@ -1,12 +1,15 @@
 //! Workflow tasks: poll, fetch the whole history, replay it through the run, answer.
 
-use super::{long_poll, poller, Shared, ShutdownHandle};
+use super::poller::{self, PollerControl};
+use super::Shared;
+use crate::connection::{CallOptions, RetryUntil};
 use crate::failure::Failure;
 use crate::payload::{self, Payload};
 use crate::proto::command::{command, Command};
 use crate::proto::common::Payloads;
 use crate::proto::common::WorkflowExecution;
 use crate::proto::enums::QueryResultType;
+use crate::proto::history::history_event::Attributes;
 use crate::proto::history::HistoryEvent;
 use crate::proto::query::WorkflowQuery;
 use crate::proto::query::WorkflowQueryResult;
@@ -16,40 +19,40 @@ use crate::proto::workflowservice::{
     PollWorkflowTaskQueueResponse, RespondQueryTaskCompletedRequest,
     RespondWorkflowTaskCompletedRequest, RespondWorkflowTaskFailedRequest,
 };
+use crate::proto::WorkflowServiceClient;
 use crate::workflow::run::{RunContext, TaskCompletion, WorkflowRun, USED_CORE_FLAGS};
 use crate::workflow::{answer_query, QueryFailure, TaskFailure, TaskFailureKind, WorkflowFactory};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use tonic::transport::Channel;
 use tracing::Instrument;
 
 const SDK_NAME: &str = "chronicle-rust";
 
-pub(super) async fn poll_loop(
-    shared: Arc<Shared>,
-    slots: Arc<Semaphore>,
-    shutdown: ShutdownHandle,
-) {
-    poller::poll_loop(shared, slots, shutdown, "workflow", poll_once, handle_task).await
-}
-
-/// One long poll; `None` when it expired without a task.
-async fn poll_once(
-    shared: Arc<Shared>,
-) -> Result<Option<PollWorkflowTaskQueueResponse>, tonic::Status> {
+pub(super) async fn poll_loop(shared: Arc<Shared>, slots: Arc<Semaphore>, control: PollerControl) {
     let request = PollWorkflowTaskQueueRequest {
         namespace: shared.connection.namespace().to_string(),
         task_queue: Some(poller::task_queue(&shared)),
         identity: shared.connection.identity().to_string(),
+        worker_instance_key: shared.instance_key.clone(),
         ..Default::default()
     };
-    let task = shared
-        .connection
-        .raw()
-        .poll_workflow_task_queue(long_poll(request))
-        .await?
-        .into_inner();
-    Ok((!task.task_token.is_empty()).then_some(task))
+    let rpc = |mut svc: WorkflowServiceClient<Channel>, request| async move {
+        svc.poll_workflow_task_queue(request).await
+    };
+    poller::poll_loop(
+        shared,
+        slots,
+        control,
+        "workflow",
+        request,
+        rpc,
+        handle_task,
+    )
+    .await
 }
 
 async fn handle_task(
@@ -70,7 +73,8 @@ async fn handle_task(
         workflow_type = %workflow_type,
         attempt = task.attempt,
     );
-    let answered = answer_task(&shared, task, &execution, &workflow_type)
+    let received = Instant::now();
+    let answered = answer_task(&shared, task, &execution, &workflow_type, received)
         .instrument(span.clone())
         .await;
     if let Err(status) = answered {
@@ -83,8 +87,14 @@ async fn answer_task(
     mut task: PollWorkflowTaskQueueResponse,
     execution: &WorkflowExecution,
     workflow_type: &str,
+    received: Instant,
 ) -> Result<(), tonic::Status> {
-    let events = fetch_history(shared, &mut task, execution).await?;
+    // Until the task's first page says otherwise, the server's default task timeout.
+    let deadline = received + DEFAULT_TASK_TIMEOUT;
+    let events = fetch_history(shared, &mut task, execution, deadline).await?;
+    // Past its timeout the task is the server's to retry, and an answer is refused: that is
+    // how long answering it is worth retrying.
+    let deadline = received + task_timeout(&events);
     let factory = shared.workflows.get(workflow_type).cloned();
     let context = RunContext {
         workflow_id: execution.workflow_id.clone(),
@@ -111,7 +121,7 @@ async fn answer_task(
                 payload::from_payloads(query.query_args),
             ),
         };
-        return respond_query(shared, &task, &query.query_type, answer).await;
+        return respond_query(shared, &task, &query.query_type, answer, deadline).await;
     }
 
     let outcome = match &factory {
@@ -125,19 +135,57 @@ async fn answer_task(
     };
     match outcome {
         Ok((completion, query_results)) => {
-            respond_completed(shared, &task, completion, query_results).await
+            shared.task_failures.forget(&execution.run_id);
+            respond_completed(shared, &task, completion, query_results, deadline).await
         }
         Err(failure) => {
-            tracing::error!(
-                workflow_id = %execution.workflow_id,
-                run_id = %execution.run_id,
-                attempt = task.attempt,
-                error = %failure,
-                "workflow task failed"
-            );
-            respond_failed(shared, &task, &failure).await
+            let message = failure.to_string();
+            if shared.task_failures.is_new(&execution.run_id, &message) {
+                tracing::error!(
+                    workflow_id = %execution.workflow_id,
+                    run_id = %execution.run_id,
+                    attempt = task.attempt,
+                    error = %message,
+                    "workflow task failed; it is retried after each task timeout until the code is fixed"
+                );
+            }
+            // As Temporal's core does: the failure is reported once, on the first attempt,
+            // with its message and cause; later attempts are left to time out. Reporting each
+            // one would have the server retry at once, in a loop as fast as the worker fails.
+            if task.attempt <= 1 {
+                respond_failed(shared, &task, &failure, deadline).await
+            } else {
+                tracing::debug!(
+                    attempt = task.attempt,
+                    "not reporting the failure of a retried workflow task; it will time out"
+                );
+                Ok(())
+            }
         }
     }
+}
+
+/// Retry until `deadline`.
+fn until(deadline: Instant) -> CallOptions {
+    CallOptions::default().retry(RetryUntil::Deadline(deadline.into_std()))
+}
+
+/// The server's default workflow task timeout.
+const DEFAULT_TASK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The run's workflow task timeout, as its first event says.
+fn task_timeout(events: &[HistoryEvent]) -> Duration {
+    events
+        .first()
+        .and_then(|event| match &event.attributes {
+            Some(Attributes::WorkflowExecutionStartedEventAttributes(started)) => started
+                .workflow_task_timeout
+                .as_ref()
+                .map(crate::proto::std_duration),
+            _ => None,
+        })
+        .filter(|timeout| !timeout.is_zero())
+        .unwrap_or(DEFAULT_TASK_TIMEOUT)
 }
 
 /// Runs the task's history and answers the queries that came with it, from the state the task
@@ -202,6 +250,7 @@ async fn respond_query(
     task: &PollWorkflowTaskQueueResponse,
     query_type: &str,
     answer: Result<Vec<Payload>, QueryFailure>,
+    deadline: Instant,
 ) -> Result<(), tonic::Status> {
     let result = query_result(query_type, answer);
     let request = RespondQueryTaskCompletedRequest {
@@ -215,10 +264,12 @@ async fn respond_query(
     };
     shared
         .connection
-        .call("RespondQueryTaskCompleted", |mut svc| {
-            let request = request.clone();
-            async move { svc.respond_query_task_completed(request).await }
-        })
+        .unary_with(
+            "RespondQueryTaskCompleted",
+            until(deadline),
+            request,
+            |mut svc, request| async move { svc.respond_query_task_completed(request).await },
+        )
         .await?;
     Ok(())
 }
@@ -228,6 +279,7 @@ async fn respond_completed(
     task: &PollWorkflowTaskQueueResponse,
     completion: TaskCompletion,
     query_results: HashMap<String, WorkflowQueryResult>,
+    deadline: Instant,
 ) -> Result<(), tonic::Status> {
     let sdk_metadata = completion
         .first_task
@@ -250,10 +302,12 @@ async fn respond_completed(
     };
     let response = shared
         .connection
-        .call("RespondWorkflowTaskCompleted", |mut svc| {
-            let request = request.clone();
-            async move { svc.respond_workflow_task_completed(request).await }
-        })
+        .unary_with(
+            "RespondWorkflowTaskCompleted",
+            until(deadline),
+            request,
+            |mut svc, request| async move { svc.respond_workflow_task_completed(request).await },
+        )
         .await?;
     // Activities the server handed straight back run on the permits reserved for them; the
     // rest of the permits go back to the pool.
@@ -305,6 +359,7 @@ async fn respond_failed(
     shared: &Shared,
     task: &PollWorkflowTaskQueueResponse,
     failure: &TaskFailure,
+    deadline: Instant,
 ) -> Result<(), tonic::Status> {
     let request = RespondWorkflowTaskFailedRequest {
         task_token: task.task_token.clone(),
@@ -316,10 +371,12 @@ async fn respond_failed(
     };
     shared
         .connection
-        .call("RespondWorkflowTaskFailed", |mut svc| {
-            let request = request.clone();
-            async move { svc.respond_workflow_task_failed(request).await }
-        })
+        .unary_with(
+            "RespondWorkflowTaskFailed",
+            until(deadline),
+            request,
+            |mut svc, request| async move { svc.respond_workflow_task_failed(request).await },
+        )
         .await?;
     Ok(())
 }
@@ -329,6 +386,7 @@ async fn fetch_history(
     shared: &Shared,
     task: &mut PollWorkflowTaskQueueResponse,
     execution: &WorkflowExecution,
+    deadline: Instant,
 ) -> Result<Vec<HistoryEvent>, tonic::Status> {
     let mut events = task.history.take().map(|h| h.events).unwrap_or_default();
     let mut token = std::mem::take(&mut task.next_page_token);
@@ -341,10 +399,12 @@ async fn fetch_history(
         };
         let page = shared
             .connection
-            .call("GetWorkflowExecutionHistory", |mut svc| {
-                let request = request.clone();
-                async move { svc.get_workflow_execution_history(request).await }
-            })
+            .unary_with(
+                "GetWorkflowExecutionHistory",
+                until(deadline),
+                request,
+                |mut svc, request| async move { svc.get_workflow_execution_history(request).await },
+            )
             .await?;
         events.extend(page.history.map(|h| h.events).unwrap_or_default());
         token = page.next_page_token;

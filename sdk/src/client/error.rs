@@ -40,6 +40,17 @@ pub enum ClientError {
         /// Why, as the worker reported it.
         message: String,
     },
+    /// No worker answered the query in time: none is polling the workflow's task queue, or
+    /// all are too busy. Raise the time with [`WorkflowHandle::with_rpc_timeout`](super::WorkflowHandle::with_rpc_timeout).
+    #[error("no worker answered query {query:?} to workflow {workflow_id:?} within {timeout:?}: is a worker running for its task queue?")]
+    QueryTimedOut {
+        /// The query's name.
+        query: String,
+        /// The workflow asked.
+        workflow_id: String,
+        /// How long the client waited.
+        timeout: std::time::Duration,
+    },
     /// The server refused the query because of the workflow's status (see
     /// `QueryRejectCondition`).
     #[error("query {query:?} was rejected: the workflow is {status}")]

@@ -3,6 +3,7 @@
 use super::describe::WorkflowDescription;
 use super::{request_id, ClientError, WorkflowExecutionError};
 use crate::definition::WorkflowDefinition;
+use chronicle_core::connection::{CallOptions, RetryUntil, LONG_POLL_TIMEOUT};
 use chronicle_core::history::History;
 use chronicle_core::payload::{self, Payload};
 use chronicle_core::proto::common::WorkflowExecution;
@@ -13,9 +14,12 @@ use chronicle_core::proto::workflowservice::{
     DescribeWorkflowExecutionRequest, GetWorkflowExecutionHistoryRequest,
     RequestCancelWorkflowExecutionRequest, TerminateWorkflowExecutionRequest,
 };
+use chronicle_core::proto::WorkflowServiceClient;
 use chronicle_core::{Connection, Failure};
 use serde::de::DeserializeOwned;
+use std::future::Future;
 use std::marker::PhantomData;
+use tonic::transport::Channel;
 
 /// The workflow type of a handle made without one: results are decoded to whatever type the
 /// caller asks for. See [`Client::untyped_handle`](super::Client::untyped_handle).
@@ -101,6 +105,32 @@ impl<W> WorkflowHandle<W> {
         }
     }
 
+    /// The same handle, whose calls give each attempt `timeout` instead of the connection's
+    /// `rpc_timeout` (a query waits that long for a worker to answer).
+    pub fn with_rpc_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.conn = self.conn.with_rpc_timeout(timeout);
+        self
+    }
+
+    /// One RPC about this workflow, with the connection's retries, its error mapped to a
+    /// [`ClientError`].
+    pub(super) async fn unary<Req, T, F, Fut>(
+        &self,
+        rpc: &'static str,
+        request: Req,
+        f: F,
+    ) -> Result<T, ClientError>
+    where
+        Req: Clone,
+        F: FnMut(WorkflowServiceClient<Channel>, tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        self.conn
+            .unary(rpc, request, f)
+            .await
+            .map_err(|status| ClientError::from_status(rpc, &self.workflow_id, status))
+    }
+
     /// Pins the handle to one run: every call then acts on exactly that run.
     pub fn for_run(mut self, run_id: impl Into<String>) -> Self {
         self.run_id = Some(run_id.into());
@@ -176,19 +206,24 @@ impl<W> WorkflowHandle<W> {
                 history_event_filter_type: HistoryEventFilterType::CloseEvent as i32,
                 ..Default::default()
             };
-            let response = self
-                .conn
-                .call("GetWorkflowExecutionHistory", |mut svc| {
-                    let request = request.clone();
-                    async move {
-                        svc.get_workflow_execution_history(chronicle_core::connection::long_poll(
-                            request,
-                        ))
-                        .await
-                    }
-                })
-                .await
-                .map_err(|status| WorkflowExecutionError::from_status(&self.workflow_id, status))?;
+            let response =
+                self.conn
+                    .unary_with(
+                        "GetWorkflowExecutionHistory",
+                        // Waiting for a result is waiting for an outcome: no outage ends it, only
+                        // the caller dropping the future.
+                        CallOptions::default()
+                            .timeout(LONG_POLL_TIMEOUT)
+                            .retry(RetryUntil::Forever),
+                        request,
+                        |mut svc, request| async move {
+                            svc.get_workflow_execution_history(request).await
+                        },
+                    )
+                    .await
+                    .map_err(|status| {
+                        WorkflowExecutionError::from_status(&self.workflow_id, status)
+                    })?;
             let close = response
                 .history
                 .and_then(|h| h.events.into_iter().next_back());
@@ -209,13 +244,10 @@ impl<W> WorkflowHandle<W> {
             execution: Some(self.target_execution()),
         };
         let response = self
-            .conn
-            .call(RPC, |mut svc| {
-                let request = request.clone();
-                async move { svc.describe_workflow_execution(request).await }
+            .unary(RPC, request, |mut svc, request| async move {
+                svc.describe_workflow_execution(request).await
             })
-            .await
-            .map_err(|status| ClientError::from_status(RPC, &self.workflow_id, status))?;
+            .await?;
         WorkflowDescription::from_proto(response).map_err(|detail| {
             ClientError::UnexpectedResponse {
                 rpc: RPC,
@@ -236,13 +268,10 @@ impl<W> WorkflowHandle<W> {
             first_execution_run_id: self.first_execution_run_id.clone().unwrap_or_default(),
             ..Default::default()
         };
-        self.conn
-            .call(RPC, |mut svc| {
-                let request = request.clone();
-                async move { svc.request_cancel_workflow_execution(request).await }
-            })
-            .await
-            .map_err(|status| ClientError::from_status(RPC, &self.workflow_id, status))?;
+        self.unary(RPC, request, |mut svc, request| async move {
+            svc.request_cancel_workflow_execution(request).await
+        })
+        .await?;
         Ok(())
     }
 
@@ -257,13 +286,10 @@ impl<W> WorkflowHandle<W> {
             first_execution_run_id: self.first_execution_run_id.clone().unwrap_or_default(),
             ..Default::default()
         };
-        self.conn
-            .call(RPC, |mut svc| {
-                let request = request.clone();
-                async move { svc.terminate_workflow_execution(request).await }
-            })
-            .await
-            .map_err(|status| ClientError::from_status(RPC, &self.workflow_id, status))?;
+        self.unary(RPC, request, |mut svc, request| async move {
+            svc.terminate_workflow_execution(request).await
+        })
+        .await?;
         Ok(())
     }
 
@@ -283,13 +309,10 @@ impl<W> WorkflowHandle<W> {
                 ..Default::default()
             };
             let response = self
-                .conn
-                .call(RPC, |mut svc| {
-                    let request = request.clone();
-                    async move { svc.get_workflow_execution_history(request).await }
+                .unary(RPC, request, |mut svc, request| async move {
+                    svc.get_workflow_execution_history(request).await
                 })
-                .await
-                .map_err(|status| ClientError::from_status(RPC, &self.workflow_id, status))?;
+                .await?;
             if let Some(page) = response.history {
                 history.extend(page.events);
             }

@@ -5,6 +5,7 @@ use super::handle::{Untyped, WorkflowHandle};
 use super::{request_id, ClientError};
 use crate::definition::WorkflowDefinition;
 use crate::handlers::{query_name, signal_name, QueryFn, SignalFn};
+use chronicle_core::connection::CallOptions;
 use chronicle_core::payload::{self, Payload};
 use chronicle_core::proto::enums::WorkflowExecutionStatus;
 use chronicle_core::proto::query::WorkflowQuery;
@@ -117,13 +118,10 @@ impl<W> WorkflowHandle<W> {
             request_id: request_id(),
             ..Default::default()
         };
-        self.conn
-            .call(RPC, |mut svc| {
-                let request = request.clone();
-                async move { svc.signal_workflow_execution(request).await }
-            })
-            .await
-            .map_err(|status| ClientError::from_status(RPC, &self.workflow_id, status))?;
+        self.unary(RPC, request, |mut svc, request| async move {
+            svc.signal_workflow_execution(request).await
+        })
+        .await?;
         Ok(())
     }
 
@@ -146,10 +144,14 @@ impl<W> WorkflowHandle<W> {
         };
         let response = self
             .conn
-            .call(RPC, |mut svc| {
-                let request = request.clone();
-                async move { svc.query_workflow(request).await }
-            })
+            .unary_with(
+                RPC,
+                // The server holds a query until a worker answers it: running out of time means
+                // no worker did, and asking again would only wait as long again.
+                CallOptions::default().no_retry_on_deadline(),
+                request,
+                |mut svc, request| async move { svc.query_workflow(request).await },
+            )
             .await
             .map_err(|status| match status.code() {
                 // The worker's error for the query (unknown name, bad argument, failed handler)
@@ -157,6 +159,11 @@ impl<W> WorkflowHandle<W> {
                 Code::InvalidArgument => ClientError::QueryFailed {
                     query: name.to_string(),
                     message: status.message().to_string(),
+                },
+                Code::DeadlineExceeded => ClientError::QueryTimedOut {
+                    query: name.to_string(),
+                    workflow_id: self.workflow_id.clone(),
+                    timeout: self.conn.options().rpc_timeout,
                 },
                 _ => ClientError::from_status(RPC, &self.workflow_id, status),
             })?;

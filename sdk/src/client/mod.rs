@@ -64,6 +64,22 @@ impl Client {
         Client { conn }
     }
 
+    /// The same client, whose calls give each attempt `timeout` instead of the connection's
+    /// `rpc_timeout`; handles it makes inherit it. A query waits that long for a worker.
+    ///
+    /// ```no_run
+    /// # async fn f(client: chronicle::Client) -> Result<(), chronicle::client::ClientError> {
+    /// use std::time::Duration;
+    /// let patient = client.with_rpc_timeout(Duration::from_secs(60));
+    /// let status: String = patient.untyped_handle("order-7").query("status", ()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_rpc_timeout(&self, timeout: std::time::Duration) -> Client {
+        Client {
+            conn: self.conn.with_rpc_timeout(timeout),
+        }
+    }
+
     /// The connection, for calls this client does not wrap (`connection().raw()`).
     pub fn connection(&self) -> &Connection {
         &self.conn
@@ -272,6 +288,89 @@ mod tests {
         assert_eq!(request.workflow_task_timeout.unwrap().seconds, 10);
         assert!(request.workflow_start_delay.is_none());
         assert_eq!(request.retry_policy.unwrap().maximum_attempts, 3);
+    }
+
+    #[test]
+    fn signal_with_start_carries_the_same_options_as_a_start() {
+        let spec = || {
+            let mut spec = StartSpec::new(
+                "HelloWorkflow".into(),
+                Ok(vec![payload::encode("World").unwrap()]),
+                "hello-1".into(),
+                "hello".into(),
+            );
+            spec.id_reuse_policy = Some(IdReusePolicy::RejectDuplicate);
+            spec.id_conflict_policy = Some(IdConflictPolicy::UseExisting);
+            spec.execution_timeout = Some(Duration::from_secs(3600));
+            spec.run_timeout = Some(Duration::from_millis(1500));
+            spec.task_timeout = Some(Duration::from_secs(10));
+            spec.start_delay = Some(Duration::from_secs(2));
+            spec.retry_policy = Some(RetryPolicy::default().maximum_attempts(3));
+            spec.memo
+                .insert("note".into(), payload::encode("vip").unwrap());
+            spec.search_attributes
+                .insert("Customer".into(), payload::encode("acme").unwrap());
+            spec
+        };
+        let start = spec().into_request("ns", "me", "r".into()).unwrap();
+        let signal = payload::encode(&5).unwrap();
+        let both = spec()
+            .into_signal_with_start_request(
+                "ns",
+                "me",
+                "r".into(),
+                "pay".into(),
+                vec![signal.clone()],
+            )
+            .unwrap();
+        assert_eq!(both.signal_name, "pay");
+        assert_eq!(both.signal_input.unwrap().payloads, vec![signal]);
+        assert_eq!(
+            (
+                (
+                    both.namespace,
+                    both.workflow_id,
+                    both.workflow_type,
+                    both.task_queue,
+                    both.input,
+                    both.workflow_execution_timeout,
+                    both.workflow_run_timeout,
+                    both.workflow_task_timeout,
+                    both.workflow_start_delay,
+                    both.identity,
+                ),
+                (
+                    both.request_id,
+                    both.workflow_id_reuse_policy,
+                    both.workflow_id_conflict_policy,
+                    both.retry_policy,
+                    both.memo,
+                    both.search_attributes,
+                )
+            ),
+            (
+                (
+                    start.namespace,
+                    start.workflow_id,
+                    start.workflow_type,
+                    start.task_queue,
+                    start.input,
+                    start.workflow_execution_timeout,
+                    start.workflow_run_timeout,
+                    start.workflow_task_timeout,
+                    start.workflow_start_delay,
+                    start.identity,
+                ),
+                (
+                    start.request_id,
+                    start.workflow_id_reuse_policy,
+                    start.workflow_id_conflict_policy,
+                    start.retry_policy,
+                    start.memo,
+                    start.search_attributes,
+                )
+            )
+        );
     }
 
     #[test]

@@ -119,6 +119,49 @@ pub(crate) struct StartSpec {
     pub(crate) signal: Option<Result<(String, Vec<Payload>), ClientError>>,
 }
 
+/// Writes a start request of either kind, start or signal-with-start, from a [`StartSpec`]:
+/// one list of fields for both, so an option cannot reach one request and miss the other.
+/// Fails (with `?`) when the input could not be encoded.
+macro_rules! start_request {
+    ($request:ident, $spec:expr, $namespace:expr, $identity:expr, $request_id:expr $(, $field:ident: $value:expr)* $(,)?) => {{
+        let spec: StartSpec = $spec;
+        let input = spec.input.map_err(ClientError::Encode)?;
+        let mut request = $request {
+            namespace: $namespace.to_string(),
+            workflow_id: spec.workflow_id,
+            workflow_type: Some(WorkflowType {
+                name: spec.workflow_type,
+            }),
+            task_queue: Some(TaskQueue {
+                name: spec.task_queue,
+                kind: TaskQueueKind::Normal as i32,
+                ..Default::default()
+            }),
+            input: payload::to_payloads(input),
+            workflow_execution_timeout: spec.execution_timeout.map(duration),
+            workflow_run_timeout: spec.run_timeout.map(duration),
+            workflow_task_timeout: spec.task_timeout.map(duration),
+            workflow_start_delay: spec.start_delay.map(duration),
+            identity: $identity.to_string(),
+            request_id: $request_id,
+            retry_policy: spec.retry_policy.as_ref().map(RetryPolicy::to_proto),
+            memo: (!spec.memo.is_empty()).then_some(Memo { fields: spec.memo }),
+            search_attributes: (!spec.search_attributes.is_empty()).then_some(SearchAttributes {
+                indexed_fields: spec.search_attributes,
+            }),
+            $($field: $value,)*
+            ..Default::default()
+        };
+        if let Some(policy) = spec.id_reuse_policy {
+            request.set_workflow_id_reuse_policy(policy.to_proto());
+        }
+        if let Some(policy) = spec.id_conflict_policy {
+            request.set_workflow_id_conflict_policy(policy.to_proto());
+        }
+        request
+    }};
+}
+
 impl StartSpec {
     pub(crate) fn new(
         workflow_type: String,
@@ -144,46 +187,40 @@ impl StartSpec {
         }
     }
 
-    /// The request; fails when the input could not be encoded.
+    /// The start request; fails when the input could not be encoded.
     pub(crate) fn into_request(
         self,
         namespace: &str,
         identity: &str,
         request_id: String,
     ) -> Result<StartWorkflowExecutionRequest, ClientError> {
-        let input = self.input.map_err(ClientError::Encode)?;
-        let mut request = StartWorkflowExecutionRequest {
-            namespace: namespace.to_string(),
-            workflow_id: self.workflow_id,
-            workflow_type: Some(WorkflowType {
-                name: self.workflow_type,
-            }),
-            task_queue: Some(TaskQueue {
-                name: self.task_queue,
-                kind: TaskQueueKind::Normal as i32,
-                ..Default::default()
-            }),
-            input: payload::to_payloads(input),
-            workflow_execution_timeout: self.execution_timeout.map(duration),
-            workflow_run_timeout: self.run_timeout.map(duration),
-            workflow_task_timeout: self.task_timeout.map(duration),
-            workflow_start_delay: self.start_delay.map(duration),
-            identity: identity.to_string(),
+        Ok(start_request!(
+            StartWorkflowExecutionRequest,
+            self,
+            namespace,
+            identity,
+            request_id
+        ))
+    }
+
+    /// The signal-with-start request: the start request's fields, and the signal.
+    pub(crate) fn into_signal_with_start_request(
+        self,
+        namespace: &str,
+        identity: &str,
+        request_id: String,
+        signal_name: String,
+        signal_args: Vec<Payload>,
+    ) -> Result<SignalWithStartWorkflowExecutionRequest, ClientError> {
+        Ok(start_request!(
+            SignalWithStartWorkflowExecutionRequest,
+            self,
+            namespace,
+            identity,
             request_id,
-            retry_policy: self.retry_policy.as_ref().map(RetryPolicy::to_proto),
-            memo: (!self.memo.is_empty()).then_some(Memo { fields: self.memo }),
-            search_attributes: (!self.search_attributes.is_empty()).then_some(SearchAttributes {
-                indexed_fields: self.search_attributes,
-            }),
-            ..Default::default()
-        };
-        if let Some(policy) = self.id_reuse_policy {
-            request.set_workflow_id_reuse_policy(policy.to_proto());
-        }
-        if let Some(policy) = self.id_conflict_policy {
-            request.set_workflow_id_conflict_policy(policy.to_proto());
-        }
-        Ok(request)
+            signal_name: signal_name,
+            signal_input: payload::to_payloads(signal_args),
+        ))
     }
 }
 
@@ -280,95 +317,60 @@ impl<W> StartWorkflow<W> {
         &self.spec.workflow_id
     }
 
+    /// Gives each attempt of the start call `timeout` instead of the connection's
+    /// `rpc_timeout`.
+    pub fn rpc_timeout(mut self, timeout: Duration) -> Self {
+        self.conn = self.conn.with_rpc_timeout(timeout);
+        self
+    }
+
     async fn send(mut self) -> Result<WorkflowHandle<W>, ClientError> {
         let workflow_id = self.spec.workflow_id.clone();
         let signal = self.spec.signal.take().transpose()?;
-        let request =
-            self.spec
-                .into_request(self.conn.namespace(), self.conn.identity(), request_id())?;
-        if let Some((name, args)) = signal {
-            return Self::signal_with_start(self.conn, request, name, args).await;
-        }
-        let response = self
-            .conn
-            .call("StartWorkflowExecution", |mut svc| {
-                let request = request.clone();
-                async move { svc.start_workflow_execution(request).await }
-            })
-            .await
-            .map_err(|status| {
-                ClientError::from_status("StartWorkflowExecution", &workflow_id, status)
-            })?;
-        if response.run_id.is_empty() {
-            return Err(ClientError::UnexpectedResponse {
-                rpc: "StartWorkflowExecution",
-                detail: "the response has no run id".to_string(),
-            });
-        }
-        tracing::debug!(
-            workflow_id,
-            run_id = response.run_id,
-            started = response.started,
-            "workflow started"
-        );
-        Ok(WorkflowHandle::started(
-            self.conn,
-            workflow_id,
-            response.run_id,
-        ))
-    }
-}
-
-impl<W> StartWorkflow<W> {
-    async fn signal_with_start(
-        conn: Connection,
-        start: StartWorkflowExecutionRequest,
-        signal_name: String,
-        signal_args: Vec<Payload>,
-    ) -> Result<WorkflowHandle<W>, ClientError> {
-        const RPC: &str = "SignalWithStartWorkflowExecution";
-        let workflow_id = start.workflow_id.clone();
-        let request = SignalWithStartWorkflowExecutionRequest {
-            namespace: start.namespace,
-            workflow_id: start.workflow_id,
-            workflow_type: start.workflow_type,
-            task_queue: start.task_queue,
-            input: start.input,
-            workflow_execution_timeout: start.workflow_execution_timeout,
-            workflow_run_timeout: start.workflow_run_timeout,
-            workflow_task_timeout: start.workflow_task_timeout,
-            identity: start.identity,
-            request_id: start.request_id,
-            workflow_id_reuse_policy: start.workflow_id_reuse_policy,
-            workflow_id_conflict_policy: start.workflow_id_conflict_policy,
-            signal_name,
-            signal_input: payload::to_payloads(signal_args),
-            retry_policy: start.retry_policy,
-            workflow_start_delay: start.workflow_start_delay,
-            memo: start.memo,
-            search_attributes: start.search_attributes,
-            ..Default::default()
+        let (namespace, identity) = (self.conn.namespace(), self.conn.identity());
+        // One request id for all attempts: the server recognises a retried start.
+        let (rpc, answer) = match signal {
+            None => {
+                const RPC: &str = "StartWorkflowExecution";
+                let request = self.spec.into_request(namespace, identity, request_id())?;
+                let answer = self
+                    .conn
+                    .unary(RPC, request, |mut svc, request| async move {
+                        svc.start_workflow_execution(request).await
+                    })
+                    .await
+                    .map(|response| (response.run_id, response.started));
+                (RPC, answer)
+            }
+            Some((name, args)) => {
+                const RPC: &str = "SignalWithStartWorkflowExecution";
+                let request = self.spec.into_signal_with_start_request(
+                    namespace,
+                    identity,
+                    request_id(),
+                    name,
+                    args,
+                )?;
+                let answer = self
+                    .conn
+                    .unary(RPC, request, |mut svc, request| async move {
+                        svc.signal_with_start_workflow_execution(request).await
+                    })
+                    .await
+                    .map(|response| (response.run_id, response.started));
+                (RPC, answer)
+            }
         };
-        let response = conn
-            .call(RPC, |mut svc| {
-                let request = request.clone();
-                async move { svc.signal_with_start_workflow_execution(request).await }
-            })
-            .await
-            .map_err(|status| ClientError::from_status(RPC, &workflow_id, status))?;
-        if response.run_id.is_empty() {
+        let (run_id, started) =
+            answer.map_err(|status| ClientError::from_status(rpc, &workflow_id, status))?;
+        if run_id.is_empty() {
             return Err(ClientError::UnexpectedResponse {
-                rpc: RPC,
+                rpc,
                 detail: "the response has no run id".to_string(),
             });
         }
-        tracing::debug!(
-            workflow_id,
-            run_id = response.run_id,
-            started = response.started,
-            "workflow signaled with start"
-        );
-        Ok(WorkflowHandle::started(conn, workflow_id, response.run_id))
+        tracing::debug!(workflow_id, run_id, started, rpc, "workflow started");
+        Ok(WorkflowHandle::started(self.conn, workflow_id, run_id))
     }
 }
 
