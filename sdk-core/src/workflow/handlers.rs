@@ -122,7 +122,7 @@ impl WorkflowRun {
         let state = self.state.borrow();
         let mut lines = Vec::new();
         for activity in &state.activities {
-            if activity.state != ActivityState::Done && activity.result.is_none() {
+            if activity.state != ActivityState::Done && !activity.result.is_resolved() {
                 lines.push(format!(
                     "activity {} (id {}), scheduled at {}:{}",
                     activity.activity_type,
@@ -133,7 +133,7 @@ impl WorkflowRun {
             }
         }
         for timer in &state.timers {
-            if timer.outcome.is_none() {
+            if !timer.outcome.is_resolved() {
                 lines.push(format!(
                     "timer {} ({:?}), started at {}:{}",
                     timer.timer_id,

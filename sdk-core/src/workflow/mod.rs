@@ -14,6 +14,7 @@ mod handlers;
 pub(crate) mod machines;
 mod other_workflows;
 pub mod run;
+mod slot;
 mod state;
 
 pub use definition::{

@@ -122,27 +122,13 @@ impl ChildHandle {
     /// Ready with the child's run id once it started, or why it could not start.
     pub fn poll_start(&self, cx: &mut Context<'_>) -> Poll<Result<String, Failure>> {
         let mut state = self.run.0.borrow_mut();
-        let child = &mut state.children[self.index];
-        match &child.started {
-            Some(outcome) => Poll::Ready(outcome.clone()),
-            None => {
-                child.start_waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        state.children[self.index].started.poll_cloned(cx)
     }
 
     /// Ready with the child's result once it closed.
     pub fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<Vec<Payload>, Failure>> {
         let mut state = self.run.0.borrow_mut();
-        let child = &mut state.children[self.index];
-        match &child.result {
-            Some(result) => Poll::Ready(result.clone()),
-            None => {
-                child.result_waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        state.children[self.index].result.poll_cloned(cx)
     }
 
     /// Asks the child to cancel (withdraws its start if it was not sent yet). Its result then
@@ -162,13 +148,6 @@ impl ExternalHandle {
     /// Ready once the server delivered it, or could not.
     pub fn poll_done(&self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
         let mut state = self.run.0.borrow_mut();
-        let external = &mut state.externals[self.index];
-        match &external.result {
-            Some(result) => Poll::Ready(result.clone()),
-            None => {
-                external.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        state.externals[self.index].result.poll_cloned(cx)
     }
 }

@@ -558,14 +558,7 @@ impl Future for ActivityHandle {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = self.run.0.borrow_mut();
-        let machine = &mut state.activities[self.index];
-        match machine.result.take() {
-            Some(result) => Poll::Ready(result),
-            None => {
-                machine.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        state.activities[self.index].result.poll_take(cx)
     }
 }
 
@@ -587,13 +580,6 @@ impl Future for TimerHandle {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
         let mut state = self.run.0.borrow_mut();
-        let machine = &mut state.timers[self.index];
-        match machine.outcome {
-            Some(fired) => Poll::Ready(fired),
-            None => {
-                machine.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        state.timers[self.index].outcome.poll_cloned(cx)
     }
 }

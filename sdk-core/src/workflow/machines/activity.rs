@@ -27,7 +27,7 @@ use crate::proto::history::{history_event::Attributes, HistoryEvent};
 use crate::proto::taskqueue::TaskQueue;
 use crate::retry_policy::RetryPolicy;
 use std::panic::Location;
-use std::task::Waker;
+use crate::workflow::slot::Slot;
 use std::time::Duration;
 
 /// What cancelling a scheduled activity waits for.
@@ -80,10 +80,7 @@ pub(crate) struct ActivityMachine {
     pub cancellation_type: ActivityCancellationType,
     pub state: ActivityState,
     pub scheduled_event_id: i64,
-    pub result: Option<Result<Vec<Payload>, Failure>>,
-    /// The future already got its result (a later event must not resolve it again).
-    pub resolved: bool,
-    pub waker: Option<Waker>,
+    pub result: Slot<Result<Vec<Payload>, Failure>>,
     pub location: &'static Location<'static>,
     /// Issued inside a non-cancellable scope: a cancellation of the workflow leaves it alone.
     pub shielded: bool,
@@ -126,9 +123,7 @@ impl ActivityMachine {
             cancellation_type: options.cancellation_type,
             state: ActivityState::Created,
             scheduled_event_id: 0,
-            result: None,
-            resolved: false,
-            waker: None,
+            result: Slot::default(),
             location,
             shielded: false,
         }
@@ -257,14 +252,7 @@ impl ActivityMachine {
     }
 
     fn resolve(&mut self, result: Result<Vec<Payload>, Failure>) {
-        if self.resolved {
-            return;
-        }
-        self.resolved = true;
-        self.result = Some(result);
-        if let Some(waker) = self.waker.take() {
-            waker.wake();
-        }
+        self.result.resolve(result);
     }
 
     fn activity_failure(
@@ -374,7 +362,7 @@ mod tests {
             )),
             ..Default::default()
         });
-        let failure = m.result.take().unwrap().unwrap_err();
+        let failure = m.result.peek().cloned().unwrap().unwrap_err();
         assert_eq!(failure.kind(), FailureKind::Activity);
         assert_eq!(failure.root_cause().message(), "boom");
         m.on_event(&HistoryEvent {
@@ -384,7 +372,7 @@ mod tests {
             ..Default::default()
         });
         assert!(
-            m.result.is_none(),
+            m.result.peek().is_some_and(|r| r.is_err()),
             "a resolved activity is not resolved again"
         );
     }
@@ -393,7 +381,7 @@ mod tests {
     fn cancellation_types() {
         let mut unsent = machine();
         assert!(!unsent.cancel());
-        assert!(unsent.result.is_some());
+        assert!(unsent.result.is_resolved());
 
         let mut waiting = ActivityMachine::new(
             2,
@@ -409,7 +397,7 @@ mod tests {
         waiting.on_scheduled(&scheduled("2", "greet"));
         assert!(waiting.cancel());
         assert!(
-            waiting.result.is_none(),
+            !waiting.result.is_resolved(),
             "waits for the server's confirmation"
         );
 
@@ -426,6 +414,6 @@ mod tests {
         );
         abandoned.on_scheduled(&scheduled("3", "greet"));
         assert!(!abandoned.cancel());
-        assert!(abandoned.result.is_some());
+        assert!(abandoned.result.is_resolved());
     }
 }

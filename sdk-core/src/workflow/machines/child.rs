@@ -25,7 +25,7 @@ use crate::proto::taskqueue::TaskQueue;
 use crate::retry_policy::RetryPolicy;
 use std::collections::HashMap;
 use std::panic::Location;
-use std::task::Waker;
+use crate::workflow::slot::Slot;
 use std::time::Duration;
 
 /// What happens to a child when its parent closes.
@@ -93,10 +93,8 @@ pub(crate) struct ChildMachine {
     pub initiated_event_id: i64,
     pub run_id: Option<String>,
     /// The start's outcome: the run id, or why it did not start.
-    pub started: Option<Result<String, Failure>>,
-    pub result: Option<Result<Vec<Payload>, Failure>>,
-    pub start_waker: Option<Waker>,
-    pub result_waker: Option<Waker>,
+    pub started: Slot<Result<String, Failure>>,
+    pub result: Slot<Result<Vec<Payload>, Failure>>,
     /// Canceled while initiated: the cancel request goes out once the child has started.
     pub cancel_when_started: bool,
     pub location: &'static Location<'static>,
@@ -142,10 +140,8 @@ impl ChildMachine {
             state: ChildState::Created,
             initiated_event_id: 0,
             run_id: None,
-            started: None,
-            result: None,
-            start_waker: None,
-            result_waker: None,
+            started: Slot::default(),
+            result: Slot::default(),
             cancel_when_started: false,
             location,
             shielded: false,
@@ -347,21 +343,11 @@ impl ChildMachine {
     }
 
     fn resolve_start(&mut self, outcome: Result<String, Failure>) {
-        if self.started.is_none() {
-            self.started = Some(outcome);
-        }
-        if let Some(waker) = self.start_waker.take() {
-            waker.wake();
-        }
+        self.started.resolve(outcome);
     }
 
     fn resolve_result(&mut self, result: Result<Vec<Payload>, Failure>) {
-        if self.result.is_none() {
-            self.result = Some(result);
-        }
-        if let Some(waker) = self.result_waker.take() {
-            waker.wake();
-        }
+        self.result.resolve(result);
     }
 }
 

@@ -16,7 +16,7 @@ use crate::proto::common::WorkflowExecution;
 use crate::proto::enums::CommandType;
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
 use std::panic::Location;
-use std::task::Waker;
+use crate::workflow::slot::Slot;
 
 /// What to do to the other workflow.
 #[derive(Debug, Clone)]
@@ -32,8 +32,7 @@ pub(crate) struct ExternalMachine {
     /// Only a child of this workflow may be targeted (child cancellation).
     pub child_only: bool,
     pub initiated: bool,
-    pub result: Option<Result<(), Failure>>,
-    pub waker: Option<Waker>,
+    pub result: Slot<Result<(), Failure>>,
     pub location: &'static Location<'static>,
 }
 
@@ -51,8 +50,7 @@ impl ExternalMachine {
             run_id,
             child_only,
             initiated: false,
-            result: None,
-            waker: None,
+            result: Slot::default(),
             location,
         }
     }
@@ -146,10 +144,7 @@ impl ExternalMachine {
                 })),
             _ => return,
         };
-        self.result = Some(result);
-        if let Some(waker) = self.waker.take() {
-            waker.wake();
-        }
+        self.result.resolve(result);
     }
 
     fn failure(&self, cause: i32, name: impl Fn(i32) -> Option<String>) -> Failure {

@@ -14,7 +14,7 @@ use crate::proto::command::{
 use crate::proto::enums::CommandType;
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
 use std::panic::Location;
-use std::task::Waker;
+use crate::workflow::slot::Slot;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,9 +30,8 @@ pub(crate) struct TimerMachine {
     pub timer_id: String,
     pub duration: Duration,
     pub state: TimerState,
-    /// `Some(true)` fired, `Some(false)` canceled; taken by the future.
-    pub outcome: Option<bool>,
-    pub waker: Option<Waker>,
+    /// `true` fired, `false` canceled.
+    pub outcome: Slot<bool>,
     pub location: &'static Location<'static>,
     /// Started inside a non-cancellable scope: a cancellation of the workflow leaves it alone.
     pub shielded: bool,
@@ -45,8 +44,7 @@ impl TimerMachine {
             // Temporal rejects zero-length timers; other SDKs round up the same way.
             duration: duration.max(Duration::from_millis(1)),
             state: TimerState::Created,
-            outcome: None,
-            waker: None,
+            outcome: Slot::default(),
             location,
             shielded: false,
         }
@@ -137,10 +135,7 @@ impl TimerMachine {
     }
 
     fn resolve(&mut self, fired: bool) {
-        self.outcome = Some(fired);
-        if let Some(waker) = self.waker.take() {
-            waker.wake();
-        }
+        self.outcome.resolve(fired);
     }
 }
 
@@ -168,8 +163,8 @@ mod tests {
         assert!(timer.on_started(&started("1")));
         timer.on_fired();
         assert_eq!(
-            (timer.state, timer.outcome),
-            (TimerState::Fired, Some(true))
+            (timer.state, timer.outcome.peek()),
+            (TimerState::Fired, Some(&true))
         );
     }
 
@@ -179,7 +174,7 @@ mod tests {
         assert_eq!(timer.duration, Duration::from_millis(1));
         assert!(!timer.on_started(&started("2")));
         assert!(!timer.cancel(), "an unsent timer needs no CancelTimer");
-        assert_eq!(timer.outcome, Some(false));
+        assert_eq!(timer.outcome.peek(), Some(&false));
     }
 
     #[test]
@@ -190,8 +185,8 @@ mod tests {
         assert_eq!(timer.state, TimerState::CancelIssued);
         timer.on_fired();
         assert_eq!(
-            timer.outcome,
-            Some(false),
+            timer.outcome.peek(),
+            Some(&false),
             "a fire after cancel changes nothing"
         );
     }
