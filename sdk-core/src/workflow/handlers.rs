@@ -7,7 +7,8 @@
 
 use super::definition::{HandlerError, HandlerKind, WorkflowFactory};
 use super::error::{TaskFailure, TaskFailureKind};
-use super::run::{is_command_event, RunContext, WorkflowRun};
+use super::run::{RunContext, WorkflowRun};
+use crate::history::events::is_command_event;
 use crate::failure::panic_message;
 use crate::payload::{self, Payload};
 use crate::proto::enums::EventType;
@@ -118,31 +119,13 @@ impl WorkflowRun {
     /// What the workflow is waiting on, one line each, with the workflow code location that
     /// started the wait. Rust futures keep no stack, so this is the closest useful answer.
     fn stack_trace(&self) -> String {
-        use super::machines::activity::ActivityState;
         let state = self.state.borrow();
-        let mut lines = Vec::new();
-        for activity in &state.activities {
-            if activity.state != ActivityState::Done && !activity.result.is_resolved() {
-                lines.push(format!(
-                    "activity {} (id {}), scheduled at {}:{}",
-                    activity.activity_type,
-                    activity.activity_id,
-                    activity.location.file(),
-                    activity.location.line()
-                ));
-            }
-        }
-        for timer in &state.timers {
-            if !timer.outcome.is_resolved() {
-                lines.push(format!(
-                    "timer {} ({:?}), started at {}:{}",
-                    timer.timer_id,
-                    timer.duration,
-                    timer.location.file(),
-                    timer.location.line()
-                ));
-            }
-        }
+        let mut lines: Vec<String> = state
+            .commands
+            .machines
+            .iter()
+            .filter_map(|m| m.waiting_on())
+            .collect();
         if !state.change_wakers.is_empty() {
             lines.push(format!(
                 "{} wait_until condition(s) on the workflow state",

@@ -3,7 +3,7 @@
 
 use super::machines::child::{ChildMachine, ChildWorkflowRequest};
 use super::machines::external::{ExternalAction, ExternalMachine};
-use super::state::{Outgoing, RunHandle};
+use super::state::RunHandle;
 use crate::failure::Failure;
 use crate::payload::Payload;
 use std::panic::Location;
@@ -27,11 +27,15 @@ impl RunHandle {
         };
         let mut state = self.0.borrow_mut();
         state.refuse_in_query("start a child workflow");
-        let mut machine = ChildMachine::new(request, workflow_id, &state.info.task_queue, location);
+        let mut machine = ChildMachine::new(
+            request,
+            workflow_id,
+            &state.info.task_queue,
+            &state.info.namespace,
+            location,
+        );
         machine.shielded = state.shield_depth > 0;
-        let index = state.children.len();
-        state.children.push(machine);
-        state.outbox.push_back(Outgoing::StartChild(index));
+        let index = state.commands.issue(machine);
         if state.cancellation_applies() {
             state.cancel_child(index);
         }
@@ -80,15 +84,13 @@ impl RunHandle {
     ) -> ExternalHandle {
         let mut state = self.0.borrow_mut();
         state.refuse_in_query("signal or cancel another workflow");
-        let index = state.externals.len();
-        state.externals.push(ExternalMachine::new(
+        let index = state.commands.issue(ExternalMachine::new(
             action,
             workflow_id,
             run_id,
             false,
             location,
         ));
-        state.outbox.push_back(Outgoing::External(index));
         ExternalHandle {
             run: self.clone(),
             index,
@@ -111,24 +113,24 @@ impl ChildHandle {
 
     /// The child's workflow id.
     pub fn workflow_id(&self) -> String {
-        self.run.0.borrow().children[self.index].workflow_id.clone()
+        self.run.0.borrow().commands.machines.children[self.index].workflow_id.clone()
     }
 
     /// The child's run id, once it has started.
     pub fn run_id(&self) -> Option<String> {
-        self.run.0.borrow().children[self.index].run_id.clone()
+        self.run.0.borrow().commands.machines.children[self.index].run_id.clone()
     }
 
     /// Ready with the child's run id once it started, or why it could not start.
     pub fn poll_start(&self, cx: &mut Context<'_>) -> Poll<Result<String, Failure>> {
         let mut state = self.run.0.borrow_mut();
-        state.children[self.index].started.poll_cloned(cx)
+        state.commands.machines.children[self.index].started.poll_cloned(cx)
     }
 
     /// Ready with the child's result once it closed.
     pub fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<Vec<Payload>, Failure>> {
         let mut state = self.run.0.borrow_mut();
-        state.children[self.index].result.poll_cloned(cx)
+        state.commands.machines.children[self.index].result.poll_cloned(cx)
     }
 
     /// Asks the child to cancel (withdraws its start if it was not sent yet). Its result then
@@ -148,6 +150,6 @@ impl ExternalHandle {
     /// Ready once the server delivered it, or could not.
     pub fn poll_done(&self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
         let mut state = self.run.0.borrow_mut();
-        state.externals[self.index].result.poll_cloned(cx)
+        state.commands.machines.externals[self.index].result.poll_cloned(cx)
     }
 }

@@ -8,13 +8,12 @@ use super::definition::{WorkflowFactory, WorkflowFuture, WorkflowHandlers, Workf
 use super::error::{Nondeterminism, TaskFailure, TaskFailureKind};
 use super::executor::{Executor, Progress};
 use super::machines::activity::ActivityOptions;
-use super::machines::child::child_initiated_event_id;
 use super::machines::completion::CompletionMachine;
-use super::machines::external::external_initiated_event_id;
 use super::machines::patch::{is_change_version_upsert, patch_marker};
 use super::machines::side_effect::recorded_side_effect;
-use super::machines::{describe_event, event_type_name};
-use super::state::{Outgoing, RunHandle, RunState};
+use super::machines::MachineId;
+use super::state::{RunHandle, RunState};
+use crate::history::events::{describe_event, event_type_name, initiator, is_command_event};
 use crate::payload;
 use crate::proto::command::Command;
 use crate::proto::enums::EventType;
@@ -200,8 +199,7 @@ impl WorkflowRun {
                         state.side_effects_in_history.clear();
                     }
                     self.activate(factory, event, false)?;
-                    let state = self.state.borrow();
-                    let commands = state.outbox.iter().map(|o| state.command(*o)).collect();
+                    let commands = self.state.borrow().commands.unsent();
                     return Ok(Some(TaskCompletion {
                         commands,
                         first_task: !self.task_completed_before,
@@ -255,8 +253,7 @@ impl WorkflowRun {
                 self.finished = true;
                 self.executor = None;
                 let mut state = self.state.borrow_mut();
-                state.completion = Some(CompletionMachine::new(result));
-                state.outbox.push_back(Outgoing::Complete);
+                state.commands.issue(CompletionMachine::new(result));
                 Ok(())
             }
             Err(panic) => Err(TaskFailure::new(TaskFailureKind::Panic(panic))),
@@ -288,79 +285,42 @@ impl WorkflowRun {
         after_skipped_patch: bool,
     ) -> Result<bool, TaskFailure> {
         let mut state = self.state.borrow_mut();
-        let front = state.outbox.front().copied();
+        let commands = &mut state.commands;
+        let front = commands.outbox.front().copied();
         if let Some(patch) = patch_marker(event).filter(|p| p.deprecated) {
-            let issued = matches!(front, Some(Outgoing::RecordPatch(i)) if state.patches[i].data.id == patch.id);
+            let issued = matches!(front, Some(MachineId::Patch(i)) if commands.machines.patches[i].data.id == patch.id);
             if !issued {
                 return Ok(true);
             }
         }
         if after_skipped_patch
             && is_change_version_upsert(event)
-            && !matches!(front, Some(Outgoing::UpsertChangeVersion(_)))
+            && !matches!(front, Some(MachineId::ChangeVersion(_)))
         {
             return Ok(false);
         }
-        let Some(next) = state.outbox.pop_front() else {
-            return Err(nondeterminism(event, "no command".to_string(), None));
-        };
-        let matched = match next {
-            Outgoing::ScheduleActivity(i) => {
-                let ok = state.activities[i].on_scheduled(event);
-                if ok {
-                    state.activity_by_scheduled_event.insert(event.event_id, i);
-                }
-                ok
-            }
-            Outgoing::RequestCancelActivity(i) => state.activities[i].on_cancel_recorded(event),
-            Outgoing::StartTimer(i) => state.timers[i].on_started(event),
-            Outgoing::CancelTimer(i) => state.timers[i].on_cancel_recorded(event),
-            Outgoing::RecordPatch(i) => state.patches[i].matches_marker(event),
-            Outgoing::UpsertChangeVersion(_) => {
-                event.event_type == EventType::UpsertWorkflowSearchAttributes as i32
-            }
-            Outgoing::RecordSideEffect(i) => state.side_effects[i].matches(event),
-            Outgoing::UpsertSearchAttributes(i) => state.upserts[i].matches(event),
-            Outgoing::StartChild(i) => {
-                let ok = state.children[i].on_initiated(event);
-                if ok {
-                    state.child_by_initiated_event.insert(event.event_id, i);
-                }
-                ok
-            }
-            Outgoing::External(i) => {
-                let ok = state.externals[i].on_initiated(event);
-                if ok {
-                    state.external_by_initiated_event.insert(event.event_id, i);
-                }
-                ok
-            }
-            Outgoing::Complete => state.completion.as_ref().is_some_and(|c| c.matches(event)),
-        };
-        if matched {
-            Ok(false)
-        } else {
-            Err(nondeterminism(
-                event,
-                state.describe(next),
-                state.location(next),
-            ))
+        match commands.match_event(event) {
+            Ok(()) => Ok(false),
+            Err((code, location)) => Err(nondeterminism(event, code, location)),
         }
     }
 
     /// After a completed task's command events: the code must not have issued more.
     fn check_all_matched(&self, at: Option<&HistoryEvent>) -> Result<(), TaskFailure> {
         let state = self.state.borrow();
-        match state.outbox.front() {
+        match state.commands.outbox.front() {
             None => Ok(()),
-            Some(extra) => Err(TaskFailure::new(TaskFailureKind::Nondeterminism(
-                Nondeterminism {
-                    event_id: at.map(|e| e.event_id).unwrap_or_default(),
-                    history: "no further command in that workflow task".to_string(),
-                    code: state.describe(*extra),
-                    location: state.location(*extra),
-                },
-            ))),
+            Some(extra) => {
+                let machine = state.commands.machines.get(*extra);
+                Err(TaskFailure::new(TaskFailureKind::Nondeterminism(
+                    Nondeterminism {
+                        event_id: at.map(|e| e.event_id).unwrap_or_default(),
+                        history: "no further command in that workflow task".to_string(),
+                        code: machine.describe(),
+                        location: machine.location(),
+                    },
+                )))
+            }
         }
     }
 
@@ -376,63 +336,18 @@ impl WorkflowRun {
             return self.deliver_signal(event.event_id, signal);
         }
         let mut state = self.state.borrow_mut();
-        let state = &mut *state;
-        let activity_event = match &event.attributes {
-            Some(A::ActivityTaskStartedEventAttributes(a)) => Some(a.scheduled_event_id),
-            Some(A::ActivityTaskCompletedEventAttributes(a)) => Some(a.scheduled_event_id),
-            Some(A::ActivityTaskFailedEventAttributes(a)) => Some(a.scheduled_event_id),
-            Some(A::ActivityTaskTimedOutEventAttributes(a)) => Some(a.scheduled_event_id),
-            Some(A::ActivityTaskCanceledEventAttributes(a)) => Some(a.scheduled_event_id),
-            _ => None,
-        };
-        if let Some(initiated) = child_initiated_event_id(event) {
-            let index = state
-                .child_by_initiated_event
-                .get(&initiated)
-                .copied()
-                .ok_or_else(|| unknown_initiator(event, "child workflow", initiated))?;
-            let namespace = state.info.namespace.clone();
-            if state.children[index].on_event(event, &namespace) {
-                state.request_child_cancel(index);
+        if let Some(initiator) = initiator(event) {
+            let id = state
+                .commands
+                .by_event_id(initiator)
+                .ok_or_else(|| unknown_initiator(event, initiator))?;
+            let effects = state.commands.machines.get_mut(id).on_event(event)?;
+            if let Some(machine) = effects.issue {
+                state.commands.issue(machine);
             }
-            return Ok(());
-        }
-        if let Some(initiated) = external_initiated_event_id(event) {
-            let index = state
-                .external_by_initiated_event
-                .get(&initiated)
-                .copied()
-                .ok_or_else(|| {
-                    unknown_initiator(event, "external workflow operation", initiated)
-                })?;
-            state.externals[index].on_event(event);
-            return Ok(());
-        }
-        if let Some(scheduled) = activity_event {
-            let index = state
-                .activity_by_scheduled_event
-                .get(&scheduled)
-                .copied()
-                .ok_or_else(|| {
-                    TaskFailure::bad_history(format!(
-                        "event {} refers to activity scheduled at event {scheduled}, which the run does not know",
-                        event.event_id
-                    ))
-                })?;
-            state.activities[index].on_event(event);
             return Ok(());
         }
         match &event.attributes {
-            Some(A::TimerFiredEventAttributes(a)) => {
-                let index = state.timer_by_id.get(&a.timer_id).copied().ok_or_else(|| {
-                    TaskFailure::bad_history(format!(
-                        "event {} fires timer {:?}, which the run does not know",
-                        event.event_id, a.timer_id
-                    ))
-                })?;
-                state.timers[index].on_fired();
-                Ok(())
-            }
             Some(
                 A::WorkflowTaskScheduledEventAttributes(_)
                 | A::WorkflowTaskFailedEventAttributes(_)
@@ -455,10 +370,11 @@ impl WorkflowRun {
     }
 }
 
-fn unknown_initiator(event: &HistoryEvent, what: &str, initiated: i64) -> TaskFailure {
+fn unknown_initiator(event: &HistoryEvent, initiator: i64) -> TaskFailure {
     TaskFailure::bad_history(format!(
-        "event {} refers to a {what} initiated at event {initiated}, which the run does not know",
-        event.event_id
+        "event {} ({}) reports on event {initiator}, which recorded no command of this run",
+        event.event_id,
+        event_type_name(event)
     ))
 }
 
@@ -495,31 +411,6 @@ fn check_sdk_flags(task_completed: &HistoryEvent) -> Result<Vec<u32>, TaskFailur
             task_completed.event_id
         )))),
     }
-}
-
-/// Events the server writes for commands (right after the `WorkflowTaskCompleted` that carried
-/// them).
-pub(crate) fn is_command_event(event: &HistoryEvent) -> bool {
-    use EventType as E;
-    matches!(
-        EventType::try_from(event.event_type),
-        Ok(E::ActivityTaskScheduled
-            | E::ActivityTaskCancelRequested
-            | E::TimerStarted
-            | E::TimerCanceled
-            | E::WorkflowExecutionCompleted
-            | E::WorkflowExecutionFailed
-            | E::WorkflowExecutionCanceled
-            | E::WorkflowExecutionContinuedAsNew
-            | E::MarkerRecorded
-            | E::StartChildWorkflowExecutionInitiated
-            | E::RequestCancelExternalWorkflowExecutionInitiated
-            | E::SignalExternalWorkflowExecutionInitiated
-            | E::UpsertWorkflowSearchAttributes
-            | E::WorkflowPropertiesModified
-            | E::NexusOperationScheduled
-            | E::NexusOperationCancelRequested)
-    )
 }
 
 /// A stable 64-bit hash (FNV-1a) of the run id: the seed of the run's random numbers. Not

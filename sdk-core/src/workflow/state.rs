@@ -6,16 +6,15 @@
 
 use super::definition::WorkflowInfo;
 use super::machines::activity::{ActivityMachine, ActivityOptions};
-use super::machines::child::ChildMachine;
-use super::machines::completion::CompletionMachine;
-use super::machines::external::{ExternalAction, ExternalMachine};
-use super::machines::patch::{PatchMachine, UPSERT_ON_PATCH_FLAG};
+use super::machines::patch::{ChangeVersionMachine, PatchMachine, UPSERT_ON_PATCH_FLAG};
 use super::machines::side_effect::SideEffectMachine;
 use super::machines::timer::TimerMachine;
 use super::machines::upsert::UpsertMachine;
+use super::machines::{Cancel, Kind, MachineId, Machines};
 use crate::failure::Failure;
 use crate::payload::Payload;
 use crate::proto::command::Command;
+use crate::proto::history::HistoryEvent;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::future::Future;
@@ -25,20 +24,66 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
 
-/// A command issued by the code and not yet matched with a history event (or sent).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outgoing {
-    ScheduleActivity(usize),
-    RequestCancelActivity(usize),
-    StartTimer(usize),
-    CancelTimer(usize),
-    RecordPatch(usize),
-    UpsertChangeVersion(usize),
-    RecordSideEffect(usize),
-    StartChild(usize),
-    External(usize),
-    UpsertSearchAttributes(usize),
-    Complete,
+/// The run's commands: the machines, the commands not yet matched with a history event (or
+/// sent), and which machine each matched command event belongs to.
+#[derive(Default)]
+pub(crate) struct Commands {
+    /// Commands in the order the code issued them, by the machine that sends each.
+    pub outbox: VecDeque<MachineId>,
+    pub machines: Machines,
+    /// The machine of each matched command event: how later events reach their machine.
+    by_event_id: HashMap<i64, MachineId>,
+}
+
+impl Commands {
+    /// Adds a machine and queues its command; returns its index among its kind.
+    pub fn issue<M: Kind>(&mut self, machine: M) -> usize {
+        let list = M::list(&mut self.machines);
+        let index = list.len();
+        list.push(machine);
+        self.outbox.push_back(M::id(index));
+        index
+    }
+
+    /// Carries out what a machine's cancel asked for.
+    pub fn cancel(&mut self, id: MachineId, cancel: Cancel) {
+        match cancel {
+            Cancel::Withdraw => self.outbox.retain(|o| *o != id),
+            Cancel::Send => self.outbox.push_back(id),
+            Cancel::Nothing => {}
+        }
+    }
+
+    /// Matches `event` with the oldest unmatched command. On a mismatch, returns what the code
+    /// issued instead (or `no command`) and where.
+    pub fn match_event(
+        &mut self,
+        event: &HistoryEvent,
+    ) -> Result<(), (String, Option<&'static Location<'static>>)> {
+        let Some(next) = self.outbox.pop_front() else {
+            return Err(("no command".to_string(), None));
+        };
+        let machine = self.machines.get_mut(next);
+        if machine.matches_command_event(event) {
+            self.by_event_id.insert(event.event_id, next);
+            Ok(())
+        } else {
+            Err((machine.describe(), machine.location()))
+        }
+    }
+
+    /// The machine whose command event is `event_id`.
+    pub fn by_event_id(&self, event_id: i64) -> Option<MachineId> {
+        self.by_event_id.get(&event_id).copied()
+    }
+
+    /// The commands not matched yet, in order: what a live task sends.
+    pub fn unsent(&self) -> Vec<Command> {
+        self.outbox
+            .iter()
+            .map(|id| self.machines.get(*id).command())
+            .collect()
+    }
 }
 
 pub(crate) struct RunState {
@@ -46,19 +91,12 @@ pub(crate) struct RunState {
     pub now: SystemTime,
     pub replaying: bool,
     pub default_activity_options: ActivityOptions,
-    pub activities: Vec<ActivityMachine>,
-    pub timers: Vec<TimerMachine>,
-    pub completion: Option<CompletionMachine>,
-    /// Commands in the order the code issued them.
-    pub outbox: VecDeque<Outgoing>,
-    pub activity_by_scheduled_event: HashMap<i64, usize>,
-    pub timer_by_id: HashMap<String, usize>,
+    pub commands: Commands,
     /// Code waiting for the workflow state to change (`wait_until`), woken at every activation
     /// and after every change.
     pub change_wakers: Vec<Waker>,
     /// Set while a query handler runs: commands are refused then.
     pub in_query: Option<String>,
-    pub patches: Vec<PatchMachine>,
     /// What `patched(id)` returned, so that later calls agree.
     pub patch_decisions: HashMap<String, bool>,
     /// Patches whose markers the history holds in the task being replayed.
@@ -67,7 +105,6 @@ pub(crate) struct RunState {
     pub change_versions: BTreeSet<String>,
     /// SDK flags recorded for the run (from history, plus the live first task's own).
     pub flags: BTreeSet<u32>,
-    pub side_effects: Vec<SideEffectMachine>,
     /// Values the task being replayed recorded for side effects, in order.
     pub side_effects_in_history: VecDeque<Payload>,
     /// The state of the run's random number generator (SplitMix64).
@@ -81,11 +118,6 @@ pub(crate) struct RunState {
     pub shield_depth: u32,
     /// The id of the current workflow task's started event: the history's length so far.
     pub history_length: i64,
-    pub children: Vec<ChildMachine>,
-    pub child_by_initiated_event: HashMap<i64, usize>,
-    pub externals: Vec<ExternalMachine>,
-    pub external_by_initiated_event: HashMap<i64, usize>,
-    pub upserts: Vec<UpsertMachine>,
 }
 
 impl RunState {
@@ -99,31 +131,19 @@ impl RunState {
             now,
             replaying: true,
             default_activity_options,
-            activities: Vec::new(),
-            timers: Vec::new(),
-            completion: None,
-            outbox: VecDeque::new(),
-            activity_by_scheduled_event: HashMap::new(),
-            timer_by_id: HashMap::new(),
+            commands: Commands::default(),
             change_wakers: Vec::new(),
             in_query: None,
-            patches: Vec::new(),
             patch_decisions: HashMap::new(),
             patches_in_history: HashSet::new(),
             change_versions: BTreeSet::new(),
             flags: BTreeSet::new(),
-            side_effects: Vec::new(),
             side_effects_in_history: VecDeque::new(),
             random_state: 0,
             cancel_requested: false,
             cancel_wakers: Vec::new(),
             shield_depth: 0,
             history_length: 0,
-            children: Vec::new(),
-            child_by_initiated_event: HashMap::new(),
-            externals: Vec::new(),
-            external_by_initiated_event: HashMap::new(),
-            upserts: Vec::new(),
         }
     }
 
@@ -136,52 +156,27 @@ impl RunState {
     /// Cancels activity `index` with its cancellation type, sending a cancel request if its
     /// command went out, withdrawing the command if not.
     pub fn cancel_activity(&mut self, index: usize) {
-        if self.activities[index].cancel() {
-            self.outbox
-                .push_back(Outgoing::RequestCancelActivity(index));
-        } else {
-            self.withdraw(Outgoing::ScheduleActivity(index));
-        }
+        let cancel = self.commands.machines.activities[index].cancel();
+        self.commands.cancel(MachineId::Activity(index), cancel);
     }
 
     /// Cancels timer `index` (resolving it as canceled).
     pub fn cancel_timer(&mut self, index: usize) {
-        if self.timers[index].cancel() {
-            self.outbox.push_back(Outgoing::CancelTimer(index));
-        } else {
-            self.withdraw(Outgoing::StartTimer(index));
-        }
+        let cancel = self.commands.machines.timers[index].cancel();
+        self.commands.cancel(MachineId::Timer(index), cancel);
     }
 
     /// Cancels child `index`: withdraws its start if not sent, or asks it to cancel (now, or
     /// once it has started).
     pub fn cancel_child(&mut self, index: usize) {
-        if self.children[index].cancel() {
-            self.request_child_cancel(index);
-        } else {
-            self.withdraw(Outgoing::StartChild(index));
+        let child = &mut self.commands.machines.children[index];
+        match child.cancel() {
+            Cancel::Send => {
+                let request = child.cancel_request();
+                self.commands.issue(request);
+            }
+            cancel => self.commands.cancel(MachineId::Child(index), cancel),
         }
-    }
-
-    /// Removes a command the code issued but that was not sent (nor matched) yet; a no-op for
-    /// one already gone.
-    fn withdraw(&mut self, command: Outgoing) {
-        self.outbox.retain(|o| *o != command);
-    }
-
-    /// Issues the cancel request of a started child.
-    pub fn request_child_cancel(&mut self, index: usize) {
-        let child = &self.children[index];
-        let machine = ExternalMachine::new(
-            ExternalAction::Cancel,
-            child.workflow_id.clone(),
-            child.run_id.clone().unwrap_or_default(),
-            true,
-            child.location,
-        );
-        let external = self.externals.len();
-        self.externals.push(machine);
-        self.outbox.push_back(Outgoing::External(external));
     }
 
     /// The workflow was asked to cancel: everything it waits on outside non-cancellable scopes
@@ -191,18 +186,18 @@ impl RunState {
             return;
         }
         self.cancel_requested = true;
-        for index in 0..self.activities.len() {
-            if !self.activities[index].shielded {
+        for index in 0..self.commands.machines.activities.len() {
+            if !self.commands.machines.activities[index].shielded {
                 self.cancel_activity(index);
             }
         }
-        for index in 0..self.timers.len() {
-            if !self.timers[index].shielded {
+        for index in 0..self.commands.machines.timers.len() {
+            if !self.commands.machines.timers[index].shielded {
                 self.cancel_timer(index);
             }
         }
-        for index in 0..self.children.len() {
-            if !self.children[index].shielded {
+        for index in 0..self.commands.machines.children.len() {
+            if !self.commands.machines.children[index].shielded {
                 self.cancel_child(index);
             }
         }
@@ -228,63 +223,6 @@ impl RunState {
                 "query {query:?} tried to {command}: queries only read the workflow state and \
                  cannot issue commands"
             );
-        }
-    }
-
-    pub fn command(&self, out: Outgoing) -> Command {
-        match out {
-            Outgoing::ScheduleActivity(i) => self.activities[i].schedule_command(),
-            Outgoing::RequestCancelActivity(i) => self.activities[i].cancel_command(),
-            Outgoing::StartTimer(i) => self.timers[i].start_command(),
-            Outgoing::CancelTimer(i) => self.timers[i].cancel_command(),
-            Outgoing::RecordPatch(i) => self.patches[i].marker_command(),
-            Outgoing::UpsertChangeVersion(i) => self.patches[i].upsert_command(),
-            Outgoing::RecordSideEffect(i) => self.side_effects[i].marker_command(),
-            Outgoing::StartChild(i) => self.children[i].start_command(),
-            Outgoing::External(i) => self.externals[i].command(),
-            Outgoing::UpsertSearchAttributes(i) => self.upserts[i].command(),
-            Outgoing::Complete => self
-                .completion
-                .as_ref()
-                .map(CompletionMachine::command)
-                .unwrap_or_default(),
-        }
-    }
-
-    pub fn describe(&self, out: Outgoing) -> String {
-        match out {
-            Outgoing::ScheduleActivity(i) => self.activities[i].describe_schedule(),
-            Outgoing::RequestCancelActivity(i) => self.activities[i].describe_cancel(),
-            Outgoing::StartTimer(i) => self.timers[i].describe_start(),
-            Outgoing::CancelTimer(i) => self.timers[i].describe_cancel(),
-            Outgoing::RecordPatch(i) => self.patches[i].describe_marker(),
-            Outgoing::UpsertChangeVersion(i) => self.patches[i].describe_upsert(),
-            Outgoing::RecordSideEffect(_) => "RecordMarker(SideEffect)".to_string(),
-            Outgoing::StartChild(i) => self.children[i].describe_start(),
-            Outgoing::External(i) => self.externals[i].describe(),
-            Outgoing::UpsertSearchAttributes(i) => self.upserts[i].describe(),
-            Outgoing::Complete => self
-                .completion
-                .as_ref()
-                .map(CompletionMachine::describe)
-                .unwrap_or_default(),
-        }
-    }
-
-    pub fn location(&self, out: Outgoing) -> Option<&'static Location<'static>> {
-        match out {
-            Outgoing::ScheduleActivity(i) | Outgoing::RequestCancelActivity(i) => {
-                Some(self.activities[i].location)
-            }
-            Outgoing::StartTimer(i) | Outgoing::CancelTimer(i) => Some(self.timers[i].location),
-            Outgoing::RecordPatch(i) | Outgoing::UpsertChangeVersion(i) => {
-                Some(self.patches[i].location)
-            }
-            Outgoing::RecordSideEffect(i) => Some(self.side_effects[i].location),
-            Outgoing::StartChild(i) => Some(self.children[i].location),
-            Outgoing::External(i) => Some(self.externals[i].location),
-            Outgoing::UpsertSearchAttributes(i) => Some(self.upserts[i].location),
-            Outgoing::Complete => None,
         }
     }
 }
@@ -355,19 +293,17 @@ impl RunHandle {
         if issue_marker {
             let upsert = state.flags.contains(&UPSERT_ON_PATCH_FLAG);
             let state = &mut *state;
-            let machine = PatchMachine::new(
+            let change_version = ChangeVersionMachine::after_patch(
                 patch_id,
-                deprecated,
                 &mut state.change_versions,
                 upsert,
                 location,
             );
-            let index = state.patches.len();
-            let has_upsert = machine.change_versions.is_some();
-            state.patches.push(machine);
-            state.outbox.push_back(Outgoing::RecordPatch(index));
-            if has_upsert {
-                state.outbox.push_back(Outgoing::UpsertChangeVersion(index));
+            state
+                .commands
+                .issue(PatchMachine::new(patch_id, deprecated, location));
+            if let Some(machine) = change_version {
+                state.commands.issue(machine);
             }
         }
         state.patch_decisions.insert(patch_id.to_string(), decision);
@@ -406,12 +342,10 @@ impl RunHandle {
         // Computed without holding the state: `compute` is user code.
         let value = recorded.unwrap_or_else(compute);
         let mut state = self.0.borrow_mut();
-        let index = state.side_effects.len();
-        state.side_effects.push(SideEffectMachine {
+        state.commands.issue(SideEffectMachine {
             value: value.clone(),
             location,
         });
-        state.outbox.push_back(Outgoing::RecordSideEffect(index));
         value
     }
 
@@ -455,11 +389,7 @@ impl RunHandle {
     ) {
         let mut state = self.0.borrow_mut();
         state.refuse_in_query("upsert search attributes");
-        let index = state.upserts.len();
-        state.upserts.push(UpsertMachine { fields, location });
-        state
-            .outbox
-            .push_back(Outgoing::UpsertSearchAttributes(index));
+        state.commands.issue(UpsertMachine { fields, location });
     }
 
     /// Tells code waiting on the workflow state (`wait_until`) to check it again.
@@ -486,7 +416,7 @@ impl RunHandle {
         if options.start_to_close.is_none() && options.schedule_to_close.is_none() {
             options.start_to_close = state.default_activity_options.start_to_close;
         }
-        let index = state.activities.len();
+        let index = state.commands.machines.activities.len();
         let machine = ActivityMachine::new(
             index as u32 + 1,
             request.activity_type,
@@ -497,8 +427,7 @@ impl RunHandle {
         );
         let mut machine = machine;
         machine.shielded = state.shield_depth > 0;
-        state.activities.push(machine);
-        state.outbox.push_back(Outgoing::ScheduleActivity(index));
+        state.commands.issue(machine);
         // Started after the workflow was asked to cancel: canceled before it is sent.
         if state.cancellation_applies() {
             state.cancel_activity(index);
@@ -524,12 +453,10 @@ impl RunHandle {
     ) -> TimerHandle {
         let mut state = self.0.borrow_mut();
         state.refuse_in_query("start a timer");
-        let index = state.timers.len();
-        let mut machine = TimerMachine::new(index as u32 + 1, duration, location);
+        let seq = state.commands.machines.timers.len() as u32 + 1;
+        let mut machine = TimerMachine::new(seq, duration, location);
         machine.shielded = state.shield_depth > 0;
-        state.timer_by_id.insert(machine.timer_id.clone(), index);
-        state.timers.push(machine);
-        state.outbox.push_back(Outgoing::StartTimer(index));
+        let index = state.commands.issue(machine);
         if state.cancellation_applies() {
             state.cancel_timer(index);
         }
@@ -558,7 +485,7 @@ impl Future for ActivityHandle {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = self.run.0.borrow_mut();
-        state.activities[self.index].result.poll_take(cx)
+        state.commands.machines.activities[self.index].result.poll_take(cx)
     }
 }
 
@@ -580,6 +507,6 @@ impl Future for TimerHandle {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
         let mut state = self.run.0.borrow_mut();
-        state.timers[self.index].outcome.poll_cloned(cx)
+        state.commands.machines.timers[self.index].outcome.poll_cloned(cx)
     }
 }

@@ -8,10 +8,15 @@
 //! | Initiated  | `StartChildWorkflowExecutionFailed`             | Done       | both resolve: failed |
 //! | Started    | `ChildWorkflowExecution{Completed,Failed,Canceled,TimedOut,Terminated}` | Done | result resolves |
 //!
+//! Any other event reporting on the child fails the task.
+//!
 //! Canceling a started child sends a cancel request for it (an external-cancel command marked
 //! child-only) and keeps waiting for its end: the child decides how it ends.
 
+use super::external::{ExternalAction, ExternalMachine};
+use super::{unexpected, Cancel, CommandMachine, Effects};
 use crate::failure::{Failure, SOURCE};
+use crate::workflow::error::TaskFailure;
 use crate::payload::{self, Payload};
 use crate::proto::command::{command, Command, StartChildWorkflowExecutionCommandAttributes};
 use crate::proto::common::{Memo, SearchAttributes, WorkflowExecution, WorkflowType};
@@ -99,6 +104,8 @@ pub(crate) struct ChildMachine {
     pub cancel_when_started: bool,
     pub location: &'static Location<'static>,
     pub shielded: bool,
+    /// The parent's namespace, named in the child's failures.
+    namespace: String,
 }
 
 impl ChildMachine {
@@ -106,6 +113,7 @@ impl ChildMachine {
         request: ChildWorkflowRequest,
         workflow_id: String,
         parent_task_queue: &str,
+        namespace: &str,
         location: &'static Location<'static>,
     ) -> Self {
         let task_queue = request
@@ -145,50 +153,16 @@ impl ChildMachine {
             cancel_when_started: false,
             location,
             shielded: false,
+            namespace: namespace.to_string(),
         }
     }
 
-    pub fn start_command(&self) -> Command {
-        Command {
-            command_type: CommandType::StartChildWorkflowExecution as i32,
-            attributes: Some(
-                command::Attributes::StartChildWorkflowExecutionCommandAttributes(
-                    self.attributes.clone(),
-                ),
-            ),
-            ..Default::default()
-        }
-    }
-
-    pub fn describe_start(&self) -> String {
-        format!(
-            "StartChildWorkflowExecution(type={}, workflow_id={})",
-            self.workflow_type, self.workflow_id
-        )
-    }
-
-    /// Matches the command event; records the event id later events refer to.
-    pub fn on_initiated(&mut self, event: &HistoryEvent) -> bool {
-        let Some(Attributes::StartChildWorkflowExecutionInitiatedEventAttributes(a)) =
-            &event.attributes
-        else {
-            return false;
-        };
-        let same_type =
-            a.workflow_type.as_ref().map(|t| t.name.as_str()) == Some(self.workflow_type.as_str());
-        if self.state != ChildState::Created || !same_type || a.workflow_id != self.workflow_id {
-            return false;
-        }
-        self.state = ChildState::Initiated;
-        self.initiated_event_id = event.event_id;
-        true
-    }
-
-    /// Applies an event about this child; returns whether a cancel request must go out now.
-    pub fn on_event(&mut self, event: &HistoryEvent, namespace: &str) -> bool {
+    /// Applies an event about this child, in a state that expects it.
+    fn apply(&mut self, event: &HistoryEvent) -> Result<Effects, TaskFailure> {
         use Attributes as A;
-        match &event.attributes {
-            Some(A::ChildWorkflowExecutionStartedEventAttributes(a)) => {
+        use ChildState as S;
+        match (self.state, &event.attributes) {
+            (S::Initiated, Some(A::ChildWorkflowExecutionStartedEventAttributes(a))) => {
                 let run_id = a
                     .workflow_execution
                     .as_ref()
@@ -196,10 +170,13 @@ impl ChildMachine {
                     .unwrap_or_default();
                 self.state = ChildState::Started;
                 self.run_id = Some(run_id.clone());
-                self.resolve_start(Ok(run_id));
-                return std::mem::take(&mut self.cancel_when_started);
+                self.started.resolve(Ok(run_id));
+                let cancel = std::mem::take(&mut self.cancel_when_started);
+                return Ok(Effects {
+                    issue: cancel.then(|| self.cancel_request()),
+                });
             }
-            Some(A::StartChildWorkflowExecutionFailedEventAttributes(a)) => {
+            (S::Initiated, Some(A::StartChildWorkflowExecutionFailedEventAttributes(a))) => {
                 let cause =
                     crate::proto::enums::StartChildWorkflowExecutionFailedCause::try_from(a.cause)
                         .map(|c| format!("{c:?}"))
@@ -213,24 +190,23 @@ impl ChildMachine {
                 )
                 .with_non_retryable(true);
                 self.state = ChildState::Done;
-                self.resolve_start(Err(failure.clone()));
-                self.resolve_result(Err(failure));
+                self.started.resolve(Err(failure.clone()));
+                self.result.resolve(Err(failure));
             }
-            Some(A::ChildWorkflowExecutionCompletedEventAttributes(a)) => {
+            (S::Started, Some(A::ChildWorkflowExecutionCompletedEventAttributes(a))) => {
                 self.state = ChildState::Done;
-                self.resolve_result(Ok(payload::from_payloads(a.result.clone())));
+                self.result.resolve(Ok(payload::from_payloads(a.result.clone())));
             }
-            Some(A::ChildWorkflowExecutionFailedEventAttributes(a)) => {
+            (S::Started, Some(A::ChildWorkflowExecutionFailedEventAttributes(a))) => {
                 let cause = a.failure.clone();
                 self.finish_unsuccessfully(
                     "Child Workflow execution failed",
                     cause,
                     a.retry_state,
                     a.started_event_id,
-                    namespace,
                 );
             }
-            Some(A::ChildWorkflowExecutionCanceledEventAttributes(a)) => {
+            (S::Started, Some(A::ChildWorkflowExecutionCanceledEventAttributes(a))) => {
                 let cause = pb::Failure {
                     message: "Child Workflow execution canceled".to_string(),
                     source: SOURCE.to_string(),
@@ -245,10 +221,9 @@ impl ChildMachine {
                     Some(cause),
                     RetryState::NonRetryableFailure as i32,
                     a.started_event_id,
-                    namespace,
                 );
             }
-            Some(A::ChildWorkflowExecutionTimedOutEventAttributes(a)) => {
+            (S::Started, Some(A::ChildWorkflowExecutionTimedOutEventAttributes(a))) => {
                 let cause = pb::Failure {
                     message: "Child Workflow execution timed out".to_string(),
                     source: SOURCE.to_string(),
@@ -263,10 +238,9 @@ impl ChildMachine {
                     Some(cause),
                     a.retry_state,
                     a.started_event_id,
-                    namespace,
                 );
             }
-            Some(A::ChildWorkflowExecutionTerminatedEventAttributes(a)) => {
+            (S::Started, Some(A::ChildWorkflowExecutionTerminatedEventAttributes(a))) => {
                 let cause = pb::Failure {
                     message: "Child Workflow execution terminated".to_string(),
                     source: SOURCE.to_string(),
@@ -280,33 +254,49 @@ impl ChildMachine {
                     Some(cause),
                     RetryState::NonRetryableFailure as i32,
                     a.started_event_id,
-                    namespace,
                 );
             }
-            _ => {}
+            (state, _) => {
+                return Err(unexpected(
+                    event,
+                    &format!("child workflow {} ({})", self.workflow_id, self.workflow_type),
+                    state,
+                ))
+            }
         }
-        false
+        Ok(Effects::none())
     }
 
-    /// Cancels the child: withdraws a command not yet sent (and returns `false`), or returns
-    /// whether a cancel request must go out now.
-    pub fn cancel(&mut self) -> bool {
+    /// Code asked to cancel: a start not sent yet is withdrawn; a started child is sent a
+    /// cancel request ([`cancel_request`](Self::cancel_request)), now or once it has started.
+    pub fn cancel(&mut self) -> Cancel {
         match self.state {
             ChildState::Created => {
                 self.state = ChildState::Done;
                 let canceled =
                     Failure::canceled("Child Workflow execution canceled before it started");
-                self.resolve_start(Err(canceled.clone()));
-                self.resolve_result(Err(canceled));
-                false
+                self.started.resolve(Err(canceled.clone()));
+                self.result.resolve(Err(canceled));
+                Cancel::Withdraw
             }
             ChildState::Initiated => {
                 self.cancel_when_started = true;
-                false
+                Cancel::Nothing
             }
-            ChildState::Started => true,
-            ChildState::Done => false,
+            ChildState::Started => Cancel::Send,
+            ChildState::Done => Cancel::Nothing,
         }
+    }
+
+    /// The cancel request of the started child: an external cancel only a child may receive.
+    pub fn cancel_request(&self) -> ExternalMachine {
+        ExternalMachine::new(
+            ExternalAction::Cancel,
+            self.workflow_id.clone(),
+            self.run_id.clone().unwrap_or_default(),
+            true,
+            self.location,
+        )
     }
 
     fn finish_unsuccessfully(
@@ -315,7 +305,6 @@ impl ChildMachine {
         cause: Option<pb::Failure>,
         retry_state: i32,
         started_event_id: i64,
-        namespace: &str,
     ) {
         let failure = pb::Failure {
             message: message.to_string(),
@@ -323,7 +312,7 @@ impl ChildMachine {
             cause: cause.map(Box::new),
             failure_info: Some(FailureInfo::ChildWorkflowExecutionFailureInfo(
                 pb::ChildWorkflowExecutionFailureInfo {
-                    namespace: namespace.to_string(),
+                    namespace: self.namespace.clone(),
                     workflow_execution: Some(WorkflowExecution {
                         workflow_id: self.workflow_id.clone(),
                         run_id: self.run_id.clone().unwrap_or_default(),
@@ -339,33 +328,68 @@ impl ChildMachine {
             ..Default::default()
         };
         self.state = ChildState::Done;
-        self.resolve_result(Err(Failure::from_proto(failure)));
+        self.result.resolve(Err(Failure::from_proto(failure)));
+    }
+}
+
+impl CommandMachine for ChildMachine {
+    fn command(&self) -> Command {
+        Command {
+            command_type: CommandType::StartChildWorkflowExecution as i32,
+            attributes: Some(
+                command::Attributes::StartChildWorkflowExecutionCommandAttributes(
+                    self.attributes.clone(),
+                ),
+            ),
+            ..Default::default()
+        }
     }
 
-    fn resolve_start(&mut self, outcome: Result<String, Failure>) {
-        self.started.resolve(outcome);
+    fn describe(&self) -> String {
+        format!(
+            "StartChildWorkflowExecution(type={}, workflow_id={})",
+            self.workflow_type, self.workflow_id
+        )
     }
 
-    fn resolve_result(&mut self, result: Result<Vec<Payload>, Failure>) {
-        self.result.resolve(result);
+    fn location(&self) -> Option<&'static Location<'static>> {
+        Some(self.location)
+    }
+
+    /// Matches on type and workflow id; the initiated event is what later events refer to.
+    fn matches_command_event(&mut self, event: &HistoryEvent) -> bool {
+        let Some(Attributes::StartChildWorkflowExecutionInitiatedEventAttributes(a)) =
+            &event.attributes
+        else {
+            return false;
+        };
+        let same_type =
+            a.workflow_type.as_ref().map(|t| t.name.as_str()) == Some(self.workflow_type.as_str());
+        if self.state != ChildState::Created || !same_type || a.workflow_id != self.workflow_id {
+            return false;
+        }
+        self.state = ChildState::Initiated;
+        self.initiated_event_id = event.event_id;
+        true
+    }
+
+    fn on_event(&mut self, event: &HistoryEvent) -> Result<Effects, TaskFailure> {
+        self.apply(event)
+    }
+
+    fn waiting_on(&self) -> Option<String> {
+        (!self.result.is_resolved()).then(|| {
+            format!(
+                "child workflow {} (id {}), started at {}:{}",
+                self.workflow_type,
+                self.workflow_id,
+                self.location.file(),
+                self.location.line()
+            )
+        })
     }
 }
 
 fn non_empty(fields: HashMap<String, Payload>) -> Option<HashMap<String, Payload>> {
     (!fields.is_empty()).then_some(fields)
-}
-
-/// The initiated event id an event about a child refers to, if it is one.
-pub(crate) fn child_initiated_event_id(event: &HistoryEvent) -> Option<i64> {
-    use Attributes as A;
-    match &event.attributes {
-        Some(A::ChildWorkflowExecutionStartedEventAttributes(a)) => Some(a.initiated_event_id),
-        Some(A::StartChildWorkflowExecutionFailedEventAttributes(a)) => Some(a.initiated_event_id),
-        Some(A::ChildWorkflowExecutionCompletedEventAttributes(a)) => Some(a.initiated_event_id),
-        Some(A::ChildWorkflowExecutionFailedEventAttributes(a)) => Some(a.initiated_event_id),
-        Some(A::ChildWorkflowExecutionCanceledEventAttributes(a)) => Some(a.initiated_event_id),
-        Some(A::ChildWorkflowExecutionTimedOutEventAttributes(a)) => Some(a.initiated_event_id),
-        Some(A::ChildWorkflowExecutionTerminatedEventAttributes(a)) => Some(a.initiated_event_id),
-        _ => None,
-    }
 }

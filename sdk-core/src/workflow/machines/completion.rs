@@ -5,6 +5,7 @@
 //! | Created  | `WorkflowExecutionCompleted` / `…Failed` / `…ContinuedAsNew`| Recorded |
 //! |          | / `…Canceled`, matching the exit's kind                    |          |
 
+use super::CommandMachine;
 use crate::failure::Failure;
 use crate::payload::{self, Payload};
 use crate::proto::command::{
@@ -71,8 +72,10 @@ impl CompletionMachine {
     pub fn new(exit: WorkflowExit) -> Self {
         Self { exit }
     }
+}
 
-    pub fn command(&self) -> Command {
+impl CommandMachine for CompletionMachine {
+    fn command(&self) -> Command {
         use command::Attributes as A;
         let (command_type, attributes) = match &self.exit {
             WorkflowExit::Completed(result) => (
@@ -107,7 +110,7 @@ impl CompletionMachine {
         }
     }
 
-    pub fn describe(&self) -> String {
+    fn describe(&self) -> String {
         match &self.exit {
             WorkflowExit::Completed(_) => "CompleteWorkflowExecution".to_string(),
             WorkflowExit::Failed(f) => format!("FailWorkflowExecution({})", f.message()),
@@ -121,7 +124,11 @@ impl CompletionMachine {
         }
     }
 
-    pub fn matches(&self, event: &HistoryEvent) -> bool {
+    fn location(&self) -> Option<&'static std::panic::Location<'static>> {
+        None
+    }
+
+    fn matches_command_event(&mut self, event: &HistoryEvent) -> bool {
         matches!(
             (&self.exit, &event.attributes),
             (
