@@ -80,10 +80,14 @@ impl HistoryBuilder {
 
     /// Records SDK flags on the last `WorkflowTaskCompleted`.
     pub fn flags(mut self, flags: &[u32]) -> Self {
-        let completed = self.events.iter_mut().rev().find_map(|e| match &mut e.attributes {
-            Some(Attributes::WorkflowTaskCompletedEventAttributes(a)) => Some(a),
-            _ => None,
-        });
+        let completed = self
+            .events
+            .iter_mut()
+            .rev()
+            .find_map(|e| match &mut e.attributes {
+                Some(Attributes::WorkflowTaskCompletedEventAttributes(a)) => Some(a),
+                _ => None,
+            });
         if let Some(completed) = completed {
             completed.sdk_metadata = Some(WorkflowTaskCompletedMetadata {
                 core_used_flags: flags.to_vec(),
@@ -187,7 +191,8 @@ impl HistoryBuilder {
             id: patch_id.to_string(),
             deprecated,
         };
-        let payload = crate::payload::encode(&data).unwrap_or_else(|_| crate::payload::null_payload());
+        let payload =
+            crate::payload::encode(&data).unwrap_or_else(|_| crate::payload::null_payload());
         self.push(Attributes::MarkerRecordedEventAttributes(
             pb::MarkerRecordedEventAttributes {
                 marker_name: super::events::PATCH_MARKER_NAME.to_string(),
@@ -402,7 +407,10 @@ mod tests {
             .next_task();
         let events = history.events();
         assert_eq!(events.len(), 8);
-        assert!(events.iter().enumerate().all(|(i, e)| e.event_id == i as i64 + 1));
+        assert!(events
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.event_id == i as i64 + 1));
         assert_eq!(events[4].event_type, EventType::TimerStarted as i32);
         assert_eq!(super::super::events::initiator(&events[5]), Some(5));
         assert_eq!(events[7].event_type, EventType::WorkflowTaskStarted as i32);

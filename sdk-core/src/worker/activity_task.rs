@@ -9,7 +9,7 @@ use crate::proto::workflowservice::{
     RespondActivityTaskCanceledRequest, RespondActivityTaskCompletedRequest,
     RespondActivityTaskFailedRequest,
 };
-use crate::workflow::list_or_none;
+use crate::text::list_or_none;
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};

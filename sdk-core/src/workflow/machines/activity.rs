@@ -19,9 +19,8 @@
 //! `WaitCancellationCompleted` when the server confirms; `Abandon` resolves at once and sends
 //! nothing.
 
-use super::{unexpected, Cancel, CommandMachine, Effects};
+use super::{unexpected, Cancel, Cancellable, CommandMachine, Effects};
 use crate::failure::Failure;
-use crate::workflow::error::TaskFailure;
 use crate::payload::{self, Payload};
 use crate::proto::command::{
     command, Command, RequestCancelActivityTaskCommandAttributes,
@@ -33,43 +32,10 @@ use crate::proto::failure::{self as pb, failure::FailureInfo};
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
 use crate::proto::taskqueue::TaskQueue;
 use crate::retry_policy::RetryPolicy;
-use std::panic::Location;
+use crate::workflow::error::TaskFailure;
+use crate::workflow::options::{ActivityCancellationType, ActivityOptions};
 use crate::workflow::slot::Slot;
-use std::time::Duration;
-
-/// What cancelling a scheduled activity waits for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum ActivityCancellationType {
-    /// Ask the server to cancel and resolve as canceled at once.
-    #[default]
-    TryCancel,
-    /// Ask the server to cancel and resolve when the activity confirms (or finishes).
-    WaitCancellationCompleted,
-    /// Do not tell the server; resolve as canceled at once and let the activity run on.
-    Abandon,
-}
-
-/// Timeouts, retries and routing of one activity call.
-///
-/// At least one of `start_to_close` and `schedule_to_close` must be set; the worker fills in
-/// its default start-to-close timeout when neither is.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ActivityOptions {
-    /// Task queue to schedule on; the workflow's own when `None`.
-    pub task_queue: Option<String>,
-    /// Limit for the whole activity, retries included.
-    pub schedule_to_close: Option<Duration>,
-    /// Limit for waiting in the task queue.
-    pub schedule_to_start: Option<Duration>,
-    /// Limit for one attempt.
-    pub start_to_close: Option<Duration>,
-    /// Longest gap between heartbeats.
-    pub heartbeat_timeout: Option<Duration>,
-    /// Retry policy; the server's default when `None`.
-    pub retry_policy: Option<RetryPolicy>,
-    /// What cancellation waits for.
-    pub cancellation_type: ActivityCancellationType,
-}
+use std::panic::Location;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ActivityState {
@@ -135,34 +101,6 @@ impl ActivityMachine {
             result: Slot::default(),
             location,
             shielded: false,
-        }
-    }
-
-    /// Code asked to cancel.
-    pub fn cancel(&mut self) -> Cancel {
-        match self.state {
-            ActivityState::Created => {
-                self.state = ActivityState::Done;
-                let canceled = self.canceled(None, 0);
-                self.result.resolve(Err(canceled));
-                Cancel::Withdraw
-            }
-            ActivityState::Scheduled | ActivityState::Started => {
-                if self.cancellation_type != ActivityCancellationType::WaitCancellationCompleted {
-                    let canceled = self.canceled(None, 0);
-                    self.result.resolve(Err(canceled));
-                }
-                if self.cancellation_type == ActivityCancellationType::Abandon {
-                    self.state = ActivityState::Abandoned;
-                    Cancel::Nothing
-                } else {
-                    self.state = ActivityState::CancelIssued;
-                    Cancel::Send
-                }
-            }
-            ActivityState::CancelIssued | ActivityState::Abandoned | ActivityState::Done => {
-                Cancel::Nothing
-            }
         }
     }
 
@@ -353,6 +291,44 @@ impl ActivityMachine {
     }
 }
 
+impl Cancellable for ActivityMachine {
+    /// Code asked to cancel.
+    fn cancel(&mut self) -> Cancel {
+        match self.state {
+            ActivityState::Created => {
+                self.state = ActivityState::Done;
+                let canceled = self.canceled(None, 0);
+                self.result.resolve(Err(canceled));
+                Cancel::Withdraw
+            }
+            ActivityState::Scheduled | ActivityState::Started => {
+                if self.cancellation_type != ActivityCancellationType::WaitCancellationCompleted {
+                    let canceled = self.canceled(None, 0);
+                    self.result.resolve(Err(canceled));
+                }
+                if self.cancellation_type == ActivityCancellationType::Abandon {
+                    self.state = ActivityState::Abandoned;
+                    Cancel::Nothing
+                } else {
+                    self.state = ActivityState::CancelIssued;
+                    Cancel::Send
+                }
+            }
+            ActivityState::CancelIssued | ActivityState::Abandoned | ActivityState::Done => {
+                Cancel::Nothing
+            }
+        }
+    }
+
+    fn shielded(&self) -> bool {
+        self.shielded
+    }
+
+    fn shield(&mut self) {
+        self.shielded = true;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,11 +359,13 @@ mod tests {
     fn scheduled(id: &str, ty: &str) -> HistoryEvent {
         event(
             5,
-            Attributes::ActivityTaskScheduledEventAttributes(ActivityTaskScheduledEventAttributes {
-                activity_id: id.into(),
-                activity_type: Some(ActivityType { name: ty.into() }),
-                ..Default::default()
-            }),
+            Attributes::ActivityTaskScheduledEventAttributes(
+                ActivityTaskScheduledEventAttributes {
+                    activity_id: id.into(),
+                    activity_type: Some(ActivityType { name: ty.into() }),
+                    ..Default::default()
+                },
+            ),
         )
     }
 
@@ -404,10 +382,12 @@ mod tests {
     fn completed() -> HistoryEvent {
         event(
             7,
-            Attributes::ActivityTaskCompletedEventAttributes(ActivityTaskCompletedEventAttributes {
-                scheduled_event_id: 5,
-                ..Default::default()
-            }),
+            Attributes::ActivityTaskCompletedEventAttributes(
+                ActivityTaskCompletedEventAttributes {
+                    scheduled_event_id: 5,
+                    ..Default::default()
+                },
+            ),
         )
     }
 
@@ -459,39 +439,127 @@ mod tests {
         // (cancellation type, steps, final state, resolved)
         let table: Vec<(T, Vec<Step>, S, bool)> = vec![
             (T::TryCancel, vec![sched()], S::Scheduled, false),
-            (T::TryCancel, vec![Cancel(super::Cancel::Withdraw)], S::Done, true),
-            (T::TryCancel, vec![sched(), Event(started(), true)], S::Started, false),
-            (T::TryCancel, vec![sched(), Event(completed(), true)], S::Done, true),
-            (T::TryCancel, vec![sched(), Event(started(), true), Event(failed(), true)], S::Done, true),
-            (T::TryCancel, vec![sched(), Cancel(super::Cancel::Send)], S::CancelIssued, true),
+            (
+                T::TryCancel,
+                vec![Cancel(super::Cancel::Withdraw)],
+                S::Done,
+                true,
+            ),
+            (
+                T::TryCancel,
+                vec![sched(), Event(started(), true)],
+                S::Started,
+                false,
+            ),
+            (
+                T::TryCancel,
+                vec![sched(), Event(completed(), true)],
+                S::Done,
+                true,
+            ),
+            (
+                T::TryCancel,
+                vec![sched(), Event(started(), true), Event(failed(), true)],
+                S::Done,
+                true,
+            ),
+            (
+                T::TryCancel,
+                vec![sched(), Cancel(super::Cancel::Send)],
+                S::CancelIssued,
+                true,
+            ),
             (
                 T::WaitCancellationCompleted,
-                vec![sched(), Cancel(super::Cancel::Send), Match(cancel_requested(), true)],
+                vec![
+                    sched(),
+                    Cancel(super::Cancel::Send),
+                    Match(cancel_requested(), true),
+                ],
                 S::CancelIssued,
                 false,
             ),
             (
                 T::WaitCancellationCompleted,
-                vec![sched(), Cancel(super::Cancel::Send), Event(started(), true), Event(canceled(), true)],
+                vec![
+                    sched(),
+                    Cancel(super::Cancel::Send),
+                    Event(started(), true),
+                    Event(canceled(), true),
+                ],
                 S::Done,
                 true,
             ),
-            (T::TryCancel, vec![sched(), Cancel(super::Cancel::Send), Event(completed(), true)], S::Done, true),
-            (T::Abandon, vec![sched(), Cancel(super::Cancel::Nothing)], S::Abandoned, true),
+            (
+                T::TryCancel,
+                vec![
+                    sched(),
+                    Cancel(super::Cancel::Send),
+                    Event(completed(), true),
+                ],
+                S::Done,
+                true,
+            ),
             (
                 T::Abandon,
-                vec![sched(), Cancel(super::Cancel::Nothing), Event(started(), true), Event(completed(), true)],
+                vec![sched(), Cancel(super::Cancel::Nothing)],
+                S::Abandoned,
+                true,
+            ),
+            (
+                T::Abandon,
+                vec![
+                    sched(),
+                    Cancel(super::Cancel::Nothing),
+                    Event(started(), true),
+                    Event(completed(), true),
+                ],
                 S::Done,
                 true,
             ),
             // Not in the table: rejected.
-            (T::TryCancel, vec![Match(scheduled("1", "other"), false)], S::Created, false),
-            (T::TryCancel, vec![Match(scheduled("2", "greet"), false)], S::Created, false),
-            (T::TryCancel, vec![Event(completed(), false)], S::Created, false),
-            (T::TryCancel, vec![sched(), Match(cancel_requested(), false)], S::Scheduled, false),
-            (T::TryCancel, vec![sched(), Event(canceled(), false)], S::Scheduled, false),
-            (T::TryCancel, vec![sched(), Event(completed(), true), Event(failed(), false)], S::Done, true),
-            (T::TryCancel, vec![sched(), Event(completed(), true), Event(started(), false)], S::Done, true),
+            (
+                T::TryCancel,
+                vec![Match(scheduled("1", "other"), false)],
+                S::Created,
+                false,
+            ),
+            (
+                T::TryCancel,
+                vec![Match(scheduled("2", "greet"), false)],
+                S::Created,
+                false,
+            ),
+            (
+                T::TryCancel,
+                vec![Event(completed(), false)],
+                S::Created,
+                false,
+            ),
+            (
+                T::TryCancel,
+                vec![sched(), Match(cancel_requested(), false)],
+                S::Scheduled,
+                false,
+            ),
+            (
+                T::TryCancel,
+                vec![sched(), Event(canceled(), false)],
+                S::Scheduled,
+                false,
+            ),
+            (
+                T::TryCancel,
+                vec![sched(), Event(completed(), true), Event(failed(), false)],
+                S::Done,
+                true,
+            ),
+            (
+                T::TryCancel,
+                vec![sched(), Event(completed(), true), Event(started(), false)],
+                S::Done,
+                true,
+            ),
         ];
         for (i, (kind, steps, state, resolved)) in table.into_iter().enumerate() {
             let mut m = machine(kind);
@@ -502,7 +570,11 @@ mod tests {
                     Cancel(c) => assert_eq!(m.cancel(), c, "row {i} step {j}"),
                 }
             }
-            assert_eq!((m.state, m.result.is_resolved()), (state, resolved), "row {i}");
+            assert_eq!(
+                (m.state, m.result.is_resolved()),
+                (state, resolved),
+                "row {i}"
+            );
         }
     }
 
@@ -520,7 +592,10 @@ mod tests {
         m.matches_command_event(&scheduled("1", "greet"));
         m.cancel();
         let command = m.command();
-        assert_eq!(command.command_type, CommandType::RequestCancelActivityTask as i32);
+        assert_eq!(
+            command.command_type,
+            CommandType::RequestCancelActivityTask as i32
+        );
         assert_eq!(m.describe(), "RequestCancelActivityTask(activity_id=1)");
     }
 }

@@ -14,73 +14,21 @@
 //! child-only) and keeps waiting for its end: the child decides how it ends.
 
 use super::external::{ExternalAction, ExternalMachine};
-use super::{unexpected, Cancel, CommandMachine, Effects};
+use super::{unexpected, Cancel, Cancellable, CommandMachine, Effects};
 use crate::failure::{Failure, SOURCE};
-use crate::workflow::error::TaskFailure;
 use crate::payload::{self, Payload};
 use crate::proto::command::{command, Command, StartChildWorkflowExecutionCommandAttributes};
 use crate::proto::common::{Memo, SearchAttributes, WorkflowExecution, WorkflowType};
-use crate::proto::enums::{
-    CommandType, ParentClosePolicy as PbParentClosePolicy, RetryState, TaskQueueKind,
-    WorkflowIdReusePolicy,
-};
+use crate::proto::enums::{CommandType, RetryState, TaskQueueKind, WorkflowIdReusePolicy};
 use crate::proto::failure::{self as pb, failure::FailureInfo};
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
 use crate::proto::taskqueue::TaskQueue;
 use crate::retry_policy::RetryPolicy;
+use crate::workflow::error::TaskFailure;
+use crate::workflow::options::ChildWorkflowRequest;
+use crate::workflow::slot::Slot;
 use std::collections::HashMap;
 use std::panic::Location;
-use crate::workflow::slot::Slot;
-use std::time::Duration;
-
-/// What happens to a child when its parent closes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum ParentClosePolicy {
-    /// The child is terminated (Temporal's default).
-    #[default]
-    Terminate,
-    /// The child is asked to cancel.
-    RequestCancel,
-    /// The child runs on.
-    Abandon,
-}
-
-impl ParentClosePolicy {
-    fn to_proto(self) -> PbParentClosePolicy {
-        match self {
-            ParentClosePolicy::Terminate => PbParentClosePolicy::Terminate,
-            ParentClosePolicy::RequestCancel => PbParentClosePolicy::RequestCancel,
-            ParentClosePolicy::Abandon => PbParentClosePolicy::Abandon,
-        }
-    }
-}
-
-/// A child workflow to start.
-#[derive(Debug, Clone, Default)]
-pub struct ChildWorkflowRequest {
-    /// The child's workflow type.
-    pub workflow_type: String,
-    /// The child's workflow id; derived from the parent's when `None`.
-    pub workflow_id: Option<String>,
-    /// One payload per argument.
-    pub input: Vec<Payload>,
-    /// The task queue; the parent's when `None`.
-    pub task_queue: Option<String>,
-    /// Limit for the child's whole execution.
-    pub execution_timeout: Option<Duration>,
-    /// Limit for one run of the child.
-    pub run_timeout: Option<Duration>,
-    /// Limit for one workflow task of the child.
-    pub task_timeout: Option<Duration>,
-    /// Retries of the whole child.
-    pub retry_policy: Option<RetryPolicy>,
-    /// What happens to the child when the parent closes.
-    pub parent_close_policy: ParentClosePolicy,
-    /// Memo fields.
-    pub memo: HashMap<String, Payload>,
-    /// Search attributes.
-    pub search_attributes: HashMap<String, Payload>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ChildState {
@@ -171,9 +119,8 @@ impl ChildMachine {
                 self.state = ChildState::Started;
                 self.run_id = Some(run_id.clone());
                 self.started.resolve(Ok(run_id));
-                let cancel = std::mem::take(&mut self.cancel_when_started);
                 return Ok(Effects {
-                    issue: cancel.then(|| self.cancel_request()),
+                    send_cancel: std::mem::take(&mut self.cancel_when_started),
                 });
             }
             (S::Initiated, Some(A::StartChildWorkflowExecutionFailedEventAttributes(a))) => {
@@ -195,7 +142,8 @@ impl ChildMachine {
             }
             (S::Started, Some(A::ChildWorkflowExecutionCompletedEventAttributes(a))) => {
                 self.state = ChildState::Done;
-                self.result.resolve(Ok(payload::from_payloads(a.result.clone())));
+                self.result
+                    .resolve(Ok(payload::from_payloads(a.result.clone())));
             }
             (S::Started, Some(A::ChildWorkflowExecutionFailedEventAttributes(a))) => {
                 let cause = a.failure.clone();
@@ -259,33 +207,15 @@ impl ChildMachine {
             (state, _) => {
                 return Err(unexpected(
                     event,
-                    &format!("child workflow {} ({})", self.workflow_id, self.workflow_type),
+                    &format!(
+                        "child workflow {} ({})",
+                        self.workflow_id, self.workflow_type
+                    ),
                     state,
                 ))
             }
         }
         Ok(Effects::none())
-    }
-
-    /// Code asked to cancel: a start not sent yet is withdrawn; a started child is sent a
-    /// cancel request ([`cancel_request`](Self::cancel_request)), now or once it has started.
-    pub fn cancel(&mut self) -> Cancel {
-        match self.state {
-            ChildState::Created => {
-                self.state = ChildState::Done;
-                let canceled =
-                    Failure::canceled("Child Workflow execution canceled before it started");
-                self.started.resolve(Err(canceled.clone()));
-                self.result.resolve(Err(canceled));
-                Cancel::Withdraw
-            }
-            ChildState::Initiated => {
-                self.cancel_when_started = true;
-                Cancel::Nothing
-            }
-            ChildState::Started => Cancel::Send,
-            ChildState::Done => Cancel::Nothing,
-        }
     }
 
     /// The cancel request of the started child: an external cancel only a child may receive.
@@ -392,4 +322,35 @@ impl CommandMachine for ChildMachine {
 
 fn non_empty(fields: HashMap<String, Payload>) -> Option<HashMap<String, Payload>> {
     (!fields.is_empty()).then_some(fields)
+}
+
+impl Cancellable for ChildMachine {
+    /// Code asked to cancel: a start not sent yet is withdrawn; a started child is sent a
+    /// cancel request ([`cancel_request`](Self::cancel_request)), now or once it has started.
+    fn cancel(&mut self) -> Cancel {
+        match self.state {
+            ChildState::Created => {
+                self.state = ChildState::Done;
+                let canceled =
+                    Failure::canceled("Child Workflow execution canceled before it started");
+                self.started.resolve(Err(canceled.clone()));
+                self.result.resolve(Err(canceled));
+                Cancel::Withdraw
+            }
+            ChildState::Initiated => {
+                self.cancel_when_started = true;
+                Cancel::Nothing
+            }
+            ChildState::Started => Cancel::Send,
+            ChildState::Done => Cancel::Nothing,
+        }
+    }
+
+    fn shielded(&self) -> bool {
+        self.shielded
+    }
+
+    fn shield(&mut self) {
+        self.shielded = true;
+    }
 }

@@ -6,8 +6,7 @@
 //! |          | / `…Canceled`, matching the exit's kind                    |          |
 
 use super::CommandMachine;
-use crate::failure::Failure;
-use crate::payload::{self, Payload};
+use crate::payload;
 use crate::proto::command::{
     command, CancelWorkflowExecutionCommandAttributes, Command,
     CompleteWorkflowExecutionCommandAttributes, ContinueAsNewWorkflowExecutionCommandAttributes,
@@ -18,51 +17,7 @@ use crate::proto::enums::{CommandType, TaskQueueKind};
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
 use crate::proto::taskqueue::TaskQueue;
 use crate::retry_policy::RetryPolicy;
-use std::collections::HashMap;
-use std::time::Duration;
-
-/// How a workflow function ended.
-#[derive(Debug, Clone)]
-pub enum WorkflowExit {
-    /// Returned a result.
-    Completed(Vec<Payload>),
-    /// Failed with this failure.
-    Failed(Failure),
-    /// Asked to continue as a new run.
-    ContinuedAsNew(Box<ContinueAsNew>),
-    /// Ended as canceled, after a cancellation request.
-    Canceled,
-}
-
-impl From<Result<Vec<Payload>, Failure>> for WorkflowExit {
-    fn from(result: Result<Vec<Payload>, Failure>) -> Self {
-        match result {
-            Ok(payloads) => WorkflowExit::Completed(payloads),
-            Err(failure) => WorkflowExit::Failed(failure),
-        }
-    }
-}
-
-/// The next run of a workflow that continues as new.
-#[derive(Debug, Clone, Default)]
-pub struct ContinueAsNew {
-    /// The next run's workflow type (the same type, or another).
-    pub workflow_type: String,
-    /// Its input, one payload per argument.
-    pub input: Vec<Payload>,
-    /// Its task queue; the current one when `None`.
-    pub task_queue: Option<String>,
-    /// Its run timeout; the current one when `None`.
-    pub run_timeout: Option<Duration>,
-    /// Its workflow task timeout; the current one when `None`.
-    pub task_timeout: Option<Duration>,
-    /// Its retry policy.
-    pub retry_policy: Option<RetryPolicy>,
-    /// Its memo; the current one when empty.
-    pub memo: HashMap<String, Payload>,
-    /// Its search attributes; the current ones when empty.
-    pub search_attributes: HashMap<String, Payload>,
-}
+use crate::workflow::options::{ContinueAsNew, WorkflowExit};
 
 pub(crate) struct CompletionMachine {
     exit: WorkflowExit,

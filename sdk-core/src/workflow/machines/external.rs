@@ -11,7 +11,6 @@
 
 use super::{unexpected, CommandMachine, Effects};
 use crate::failure::Failure;
-use crate::workflow::error::TaskFailure;
 use crate::payload::{self, Payload};
 use crate::proto::command::{
     command, Command, RequestCancelExternalWorkflowExecutionCommandAttributes,
@@ -20,8 +19,9 @@ use crate::proto::command::{
 use crate::proto::common::WorkflowExecution;
 use crate::proto::enums::CommandType;
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
-use std::panic::Location;
+use crate::workflow::error::TaskFailure;
 use crate::workflow::slot::Slot;
+use std::panic::Location;
 
 /// What to do to the other workflow.
 #[derive(Debug, Clone)]

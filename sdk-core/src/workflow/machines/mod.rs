@@ -59,11 +59,10 @@ pub(crate) trait CommandMachine {
 }
 
 /// What applying an event asks of the run besides the machine's own change.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Effects {
-    /// A command to issue now: the cancel request of a child that was canceled before it
-    /// started.
-    pub issue: Option<external::ExternalMachine>,
+    /// Send the machine's cancel now (a child canceled before it had started).
+    pub send_cancel: bool,
 }
 
 impl Effects {
@@ -73,19 +72,36 @@ impl Effects {
     }
 }
 
+/// A machine workflow code can cancel: activities, timers, children.
+pub(crate) trait Cancellable: Kind {
+    /// Code asked to cancel: the machine changes state, and says what the run must do about
+    /// its commands.
+    fn cancel(&mut self) -> Cancel;
+    /// Whether it was issued inside a non-cancellable scope, which the workflow's own
+    /// cancellation does not reach.
+    fn shielded(&self) -> bool;
+    /// Marks it as issued inside a non-cancellable scope.
+    fn shield(&mut self);
+}
+
 /// What the code's cancel of a machine needs from the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cancel {
     /// The command was not sent: withdraw it from the outbox.
     Withdraw,
-    /// Send the machine's cancel command.
+    /// Send the machine's cancel (its cancel command; for a child, a cancel request of its
+    /// own).
     Send,
     /// Nothing (already done, or the cancel waits for a later event).
     Nothing,
 }
 
 /// The task failure for an event a machine does not expect in its state.
-pub(crate) fn unexpected(event: &HistoryEvent, machine: &str, state: impl fmt::Debug) -> TaskFailure {
+pub(crate) fn unexpected(
+    event: &HistoryEvent,
+    machine: &str,
+    state: impl fmt::Debug,
+) -> TaskFailure {
     TaskFailure::bad_history(format!(
         "event {} ({}) is not expected for {machine} in state {state:?}",
         event.event_id,

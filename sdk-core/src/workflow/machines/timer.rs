@@ -11,15 +11,15 @@
 //! Any other event reporting on the timer fails the task (a `TimerFired` after the cancel, too:
 //! the server drops the fire of a timer canceled in the same task).
 
-use super::{unexpected, Cancel, CommandMachine, Effects};
+use super::{unexpected, Cancel, Cancellable, CommandMachine, Effects};
 use crate::proto::command::{
     command, CancelTimerCommandAttributes, Command, StartTimerCommandAttributes,
 };
-use crate::workflow::error::TaskFailure;
 use crate::proto::enums::CommandType;
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
-use std::panic::Location;
+use crate::workflow::error::TaskFailure;
 use crate::workflow::slot::Slot;
+use std::panic::Location;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,23 +52,6 @@ impl TimerMachine {
             outcome: Slot::default(),
             location,
             shielded: false,
-        }
-    }
-
-    /// Code asked to cancel.
-    pub fn cancel(&mut self) -> Cancel {
-        match self.state {
-            TimerState::Created => {
-                self.state = TimerState::Canceled;
-                self.outcome.resolve(false);
-                Cancel::Withdraw
-            }
-            TimerState::Started => {
-                self.state = TimerState::CancelIssued;
-                self.outcome.resolve(false);
-                Cancel::Send
-            }
-            TimerState::Fired | TimerState::CancelIssued | TimerState::Canceled => Cancel::Nothing,
         }
     }
 }
@@ -138,7 +121,11 @@ impl CommandMachine for TimerMachine {
                 self.outcome.resolve(true);
                 Ok(Effects::none())
             }
-            (state, _) => Err(unexpected(event, &format!("timer {}", self.timer_id), state)),
+            (state, _) => Err(unexpected(
+                event,
+                &format!("timer {}", self.timer_id),
+                state,
+            )),
         }
     }
 
@@ -155,6 +142,33 @@ impl CommandMachine for TimerMachine {
     }
 }
 
+impl Cancellable for TimerMachine {
+    /// Code asked to cancel.
+    fn cancel(&mut self) -> Cancel {
+        match self.state {
+            TimerState::Created => {
+                self.state = TimerState::Canceled;
+                self.outcome.resolve(false);
+                Cancel::Withdraw
+            }
+            TimerState::Started => {
+                self.state = TimerState::CancelIssued;
+                self.outcome.resolve(false);
+                Cancel::Send
+            }
+            TimerState::Fired | TimerState::CancelIssued | TimerState::Canceled => Cancel::Nothing,
+        }
+    }
+
+    fn shielded(&self) -> bool {
+        self.shielded
+    }
+
+    fn shield(&mut self) {
+        self.shielded = true;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,25 +178,34 @@ mod tests {
     };
 
     fn started(id: &str) -> HistoryEvent {
-        event(5, Attributes::TimerStartedEventAttributes(TimerStartedEventAttributes {
-            timer_id: id.into(),
-            ..Default::default()
-        }))
+        event(
+            5,
+            Attributes::TimerStartedEventAttributes(TimerStartedEventAttributes {
+                timer_id: id.into(),
+                ..Default::default()
+            }),
+        )
     }
 
     fn fired(id: &str) -> HistoryEvent {
-        event(7, Attributes::TimerFiredEventAttributes(TimerFiredEventAttributes {
-            timer_id: id.into(),
-            started_event_id: 5,
-        }))
+        event(
+            7,
+            Attributes::TimerFiredEventAttributes(TimerFiredEventAttributes {
+                timer_id: id.into(),
+                started_event_id: 5,
+            }),
+        )
     }
 
     fn canceled(id: &str) -> HistoryEvent {
-        event(7, Attributes::TimerCanceledEventAttributes(TimerCanceledEventAttributes {
-            timer_id: id.into(),
-            started_event_id: 5,
-            ..Default::default()
-        }))
+        event(
+            7,
+            Attributes::TimerCanceledEventAttributes(TimerCanceledEventAttributes {
+                timer_id: id.into(),
+                started_event_id: 5,
+                ..Default::default()
+            }),
+        )
     }
 
     fn timer() -> TimerMachine {
@@ -213,15 +236,27 @@ mod tests {
         use Step::*;
         let table: Vec<(Vec<Step>, TimerState, Option<bool>)> = vec![
             (vec![Match(started("1"), true)], TimerState::Started, None),
-            (vec![Match(started("1"), true), Event(fired("1"), true)], TimerState::Fired, Some(true)),
-            (vec![Cancel(super::Cancel::Withdraw)], TimerState::Canceled, Some(false)),
+            (
+                vec![Match(started("1"), true), Event(fired("1"), true)],
+                TimerState::Fired,
+                Some(true),
+            ),
+            (
+                vec![Cancel(super::Cancel::Withdraw)],
+                TimerState::Canceled,
+                Some(false),
+            ),
             (
                 vec![Match(started("1"), true), Cancel(super::Cancel::Send)],
                 TimerState::CancelIssued,
                 Some(false),
             ),
             (
-                vec![Match(started("1"), true), Cancel(super::Cancel::Send), Match(canceled("1"), true)],
+                vec![
+                    Match(started("1"), true),
+                    Cancel(super::Cancel::Send),
+                    Match(canceled("1"), true),
+                ],
                 TimerState::Canceled,
                 Some(false),
             ),
@@ -230,19 +265,32 @@ mod tests {
             (vec![Event(fired("1"), false)], TimerState::Created, None),
             (vec![Match(canceled("1"), false)], TimerState::Created, None),
             (
-                vec![Match(started("1"), true), Cancel(super::Cancel::Send), Event(fired("1"), false)],
+                vec![
+                    Match(started("1"), true),
+                    Cancel(super::Cancel::Send),
+                    Event(fired("1"), false),
+                ],
                 TimerState::CancelIssued,
                 Some(false),
             ),
             (
-                vec![Match(started("1"), true), Event(fired("1"), true), Event(fired("1"), false), Cancel(super::Cancel::Nothing)],
+                vec![
+                    Match(started("1"), true),
+                    Event(fired("1"), true),
+                    Event(fired("1"), false),
+                    Cancel(super::Cancel::Nothing),
+                ],
                 TimerState::Fired,
                 Some(true),
             ),
         ];
         for (i, (steps, state, outcome)) in table.into_iter().enumerate() {
             let m = run(steps);
-            assert_eq!((m.state, m.outcome.peek().copied()), (state, outcome), "row {i}");
+            assert_eq!(
+                (m.state, m.outcome.peek().copied()),
+                (state, outcome),
+                "row {i}"
+            );
         }
     }
 

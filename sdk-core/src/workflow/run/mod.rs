@@ -3,22 +3,34 @@
 //!
 //! The same engine serves live workflow tasks (the history ends with the task to answer) and
 //! replay of recorded histories (the history may end anywhere).
+//!
+//! [`WorkflowRun`]'s impl is split by idea: this file walks the history and activates the
+//! code; [`matching`] pairs command events with the commands the code issued; [`routing`]
+//! takes every other event to the machine it reports on; [`queries`] has what reaches the run
+//! from outside its workflow function (signals, queries, the built-in queries).
 
-use super::definition::{WorkflowFactory, WorkflowFuture, WorkflowHandlers, WorkflowInfo};
-use super::error::{Nondeterminism, TaskFailure, TaskFailureKind};
-use super::executor::{Executor, Progress};
-use super::machines::activity::ActivityOptions;
+mod matching;
+mod queries;
+mod routing;
+
+pub use queries::{answer_query, QueryFailure, METADATA_QUERY, STACK_TRACE_QUERY};
+
+use super::definition::{WorkflowFactory, WorkflowFuture, WorkflowHandlers};
+use super::error::{TaskFailure, TaskFailureKind};
+use super::executor::{Executor, Progress, Stopped};
+use super::handle::RunHandle;
+use super::info::WorkflowInfo;
 use super::machines::completion::CompletionMachine;
-use super::machines::patch::{is_change_version_upsert, patch_marker};
 use super::machines::side_effect::recorded_side_effect;
-use super::machines::MachineId;
-use super::state::{RunHandle, RunState};
-use crate::history::events::{describe_event, event_type_name, initiator, is_command_event};
-use crate::payload;
+use super::options::ActivityOptions;
+use super::state::{Rng, RunState};
+use crate::history::events::{event_type_name, is_command_event, patch_marker};
+use crate::payload::{self, Payload};
 use crate::proto::command::Command;
 use crate::proto::enums::EventType;
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
 use std::cell::RefCell;
+use std::fmt;
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -57,17 +69,28 @@ pub struct TaskCompletion {
 
 /// One workflow run being driven through its history.
 pub struct WorkflowRun {
-    pub(super) state: Rc<RefCell<RunState>>,
+    state: Rc<RefCell<RunState>>,
     /// The run's input, until the instance is made from it.
-    input: Option<Vec<crate::payload::Payload>>,
+    input: Option<Vec<Payload>>,
     /// Signal and query handlers, from the moment the instance exists.
-    pub(super) handlers: Option<Box<dyn WorkflowHandlers>>,
+    handlers: Option<Box<dyn WorkflowHandlers>>,
     /// The workflow function until its first activation.
     unpolled: Option<WorkflowFuture>,
     executor: Option<Executor>,
     finished: bool,
     /// Whether any workflow task of this run completed before the one being answered.
     task_completed_before: bool,
+}
+
+impl fmt::Debug for WorkflowRun {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.borrow();
+        f.debug_struct("WorkflowRun")
+            .field("workflow_id", &state.info.workflow_id)
+            .field("run_id", &state.info.run_id)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
 }
 
 impl WorkflowRun {
@@ -84,59 +107,22 @@ impl WorkflowRun {
             )));
         };
         let start_time = event_time(first);
-        let info = WorkflowInfo {
-            workflow_id: context.workflow_id,
-            run_id: context.run_id,
-            workflow_type: started
-                .workflow_type
-                .as_ref()
-                .map(|t| t.name.clone())
-                .unwrap_or_default(),
-            namespace: context.namespace,
-            task_queue: started
-                .task_queue
-                .as_ref()
-                .map(|q| q.name.clone())
-                .unwrap_or_default(),
-            attempt: started.attempt.max(1) as u32,
-            start_time,
-            first_execution_run_id: started.first_execution_run_id.clone(),
-            continued_from_run_id: Some(started.continued_execution_run_id.clone())
-                .filter(|r| !r.is_empty()),
-            execution_timeout: started
-                .workflow_execution_timeout
-                .as_ref()
-                .map(crate::proto::std_duration),
-            run_timeout: started
-                .workflow_run_timeout
-                .as_ref()
-                .map(crate::proto::std_duration),
-            task_timeout: started
-                .workflow_task_timeout
-                .as_ref()
-                .map(crate::proto::std_duration),
-            memo: started
-                .memo
-                .as_ref()
-                .map(|m| m.fields.clone())
-                .unwrap_or_default(),
-            search_attributes: started
-                .search_attributes
-                .as_ref()
-                .map(|s| s.indexed_fields.clone())
-                .unwrap_or_default(),
-        };
-        let mut state = RunState::new(info, start_time, context.default_activity_options);
+        let info = WorkflowInfo::from_started(started, start_time, &context);
         let seed_source = [
             &started.original_execution_run_id,
             &started.first_execution_run_id,
-            &state.info.run_id,
+            &info.run_id,
         ]
         .into_iter()
         .find(|id| !id.is_empty())
         .cloned()
         .unwrap_or_default();
-        state.random_state = randomness_seed(&seed_source);
+        let state = RunState::new(
+            info,
+            start_time,
+            context.default_activity_options,
+            Rng::seeded(&seed_source),
+        );
         Ok(Self {
             state: Rc::new(RefCell::new(state)),
             input: Some(payload::from_payloads(started.input.clone())),
@@ -155,6 +141,13 @@ impl WorkflowRun {
         factory: &dyn WorkflowFactory,
         events: &[HistoryEvent],
     ) -> Result<Option<TaskCompletion>, TaskFailure> {
+        // Events after the last completed workflow task are new to the workflow: what they do
+        // is seen for the first time (and logged) now.
+        let completed = EventType::WorkflowTaskCompleted as i32;
+        let new_from = events
+            .iter()
+            .rposition(|e| e.event_type == completed)
+            .map_or(0, |last| last + 1);
         let mut i = 1; // event 0 is WorkflowExecutionStarted, read in `new`
         while i < events.len() {
             let event = &events[i];
@@ -168,14 +161,15 @@ impl WorkflowRun {
                         &commands[..commands.iter().take_while(|e| is_command_event(e)).count()];
                     {
                         let mut state = self.state.borrow_mut();
-                        state.flags.extend(flags);
+                        state.clock.flags.extend(flags);
                         // What `patched` returns depends on the markers this task recorded.
-                        state.patches_in_history = commands
+                        let versioning = &mut state.versioning;
+                        versioning.patches_in_history = commands
                             .iter()
                             .filter_map(patch_marker)
                             .map(|p| p.id)
                             .collect();
-                        state.side_effects_in_history =
+                        versioning.side_effects_in_history =
                             commands.iter().filter_map(recorded_side_effect).collect();
                     }
                     self.activate(factory, event, true)?;
@@ -191,12 +185,12 @@ impl WorkflowRun {
                 if next.is_none() {
                     if !self.task_completed_before {
                         // The first task records the flags this version uses.
-                        self.state.borrow_mut().flags.extend(USED_CORE_FLAGS);
+                        self.state.borrow_mut().clock.flags.extend(USED_CORE_FLAGS);
                     }
                     {
-                        let mut state = self.state.borrow_mut();
-                        state.patches_in_history.clear();
-                        state.side_effects_in_history.clear();
+                        let versioning = &mut self.state.borrow_mut().versioning;
+                        versioning.patches_in_history.clear();
+                        versioning.side_effects_in_history.clear();
                     }
                     self.activate(factory, event, false)?;
                     let commands = self.state.borrow().commands.unsent();
@@ -214,7 +208,7 @@ impl WorkflowRun {
                     event_type_name(event)
                 )));
             } else {
-                self.apply_event(factory, event)?;
+                self.apply_event(factory, event, i >= new_from)?;
             }
             i += 1;
         }
@@ -230,12 +224,12 @@ impl WorkflowRun {
     ) -> Result<(), TaskFailure> {
         {
             let mut state = self.state.borrow_mut();
-            state.now = event_time(task_started);
-            state.history_length = task_started.event_id;
-            state.replaying = replaying;
+            state.clock.now = event_time(task_started);
+            state.clock.history_length = task_started.event_id;
+            state.clock.replaying = replaying;
             // Signals and resolutions applied since the last activation may satisfy a
             // `wait_until` that no one else would wake.
-            state.wake_change_waiters();
+            state.change_waiters.wake_all();
         }
         if self.finished {
             return Ok(());
@@ -256,7 +250,12 @@ impl WorkflowRun {
                 state.commands.issue(CompletionMachine::new(result));
                 Ok(())
             }
-            Err(panic) => Err(TaskFailure::new(TaskFailureKind::Panic(panic))),
+            Err(Stopped::Panicked(message)) => {
+                Err(TaskFailure::new(TaskFailureKind::Panic(message)))
+            }
+            Err(Stopped::Livelocked { polls }) => {
+                Err(TaskFailure::new(TaskFailureKind::Livelock { polls }))
+            }
         }
     }
 
@@ -266,129 +265,13 @@ impl WorkflowRun {
     }
 
     /// Makes the workflow instance (state, handlers, unpolled function) if it does not exist yet.
-    pub(super) fn instantiate(&mut self, factory: &dyn WorkflowFactory) {
+    fn instantiate(&mut self, factory: &dyn WorkflowFactory) {
         if let Some(input) = self.input.take() {
             let instance = factory.instantiate(RunHandle(self.state.clone()), input);
             self.handlers = Some(instance.handlers);
             self.unpolled = Some(instance.future);
         }
     }
-
-    /// Matches one recorded command event with the oldest unmatched command of the code.
-    ///
-    /// A deprecated patch's marker that the code no longer issues is skipped, with the
-    /// `TemporalChangeVersion` upsert that follows it (`after_skipped_patch`); returns whether
-    /// this event was such a marker.
-    fn match_command_event(
-        &mut self,
-        event: &HistoryEvent,
-        after_skipped_patch: bool,
-    ) -> Result<bool, TaskFailure> {
-        let mut state = self.state.borrow_mut();
-        let commands = &mut state.commands;
-        let front = commands.outbox.front().copied();
-        if let Some(patch) = patch_marker(event).filter(|p| p.deprecated) {
-            let issued = matches!(front, Some(MachineId::Patch(i)) if commands.machines.patches[i].data.id == patch.id);
-            if !issued {
-                return Ok(true);
-            }
-        }
-        if after_skipped_patch
-            && is_change_version_upsert(event)
-            && !matches!(front, Some(MachineId::ChangeVersion(_)))
-        {
-            return Ok(false);
-        }
-        match commands.match_event(event) {
-            Ok(()) => Ok(false),
-            Err((code, location)) => Err(nondeterminism(event, code, location)),
-        }
-    }
-
-    /// After a completed task's command events: the code must not have issued more.
-    fn check_all_matched(&self, at: Option<&HistoryEvent>) -> Result<(), TaskFailure> {
-        let state = self.state.borrow();
-        match state.commands.outbox.front() {
-            None => Ok(()),
-            Some(extra) => {
-                let machine = state.commands.machines.get(*extra);
-                Err(TaskFailure::new(TaskFailureKind::Nondeterminism(
-                    Nondeterminism {
-                        event_id: at.map(|e| e.event_id).unwrap_or_default(),
-                        history: "no further command in that workflow task".to_string(),
-                        code: machine.describe(),
-                        location: machine.location(),
-                    },
-                )))
-            }
-        }
-    }
-
-    /// Applies an event that resolves something the code waits on.
-    fn apply_event(
-        &mut self,
-        factory: &dyn WorkflowFactory,
-        event: &HistoryEvent,
-    ) -> Result<(), TaskFailure> {
-        use Attributes as A;
-        if let Some(A::WorkflowExecutionSignaledEventAttributes(signal)) = &event.attributes {
-            self.instantiate(factory);
-            return self.deliver_signal(event.event_id, signal);
-        }
-        let mut state = self.state.borrow_mut();
-        if let Some(initiator) = initiator(event) {
-            let id = state
-                .commands
-                .by_event_id(initiator)
-                .ok_or_else(|| unknown_initiator(event, initiator))?;
-            let effects = state.commands.machines.get_mut(id).on_event(event)?;
-            if let Some(machine) = effects.issue {
-                state.commands.issue(machine);
-            }
-            return Ok(());
-        }
-        match &event.attributes {
-            Some(
-                A::WorkflowTaskScheduledEventAttributes(_)
-                | A::WorkflowTaskFailedEventAttributes(_)
-                | A::WorkflowTaskTimedOutEventAttributes(_)
-                | A::WorkflowTaskCompletedEventAttributes(_)
-                | A::WorkflowExecutionTerminatedEventAttributes(_)
-                | A::WorkflowExecutionTimedOutEventAttributes(_),
-            ) => Ok(()),
-            Some(A::WorkflowExecutionCancelRequestedEventAttributes(_)) => {
-                state.request_cancel();
-                Ok(())
-            }
-            _ if event.worker_may_ignore => Ok(()),
-            _ => Err(TaskFailure::new(TaskFailureKind::Unsupported(format!(
-                "event {} ({})",
-                event.event_id,
-                event_type_name(event)
-            )))),
-        }
-    }
-}
-
-fn unknown_initiator(event: &HistoryEvent, initiator: i64) -> TaskFailure {
-    TaskFailure::bad_history(format!(
-        "event {} ({}) reports on event {initiator}, which recorded no command of this run",
-        event.event_id,
-        event_type_name(event)
-    ))
-}
-
-fn nondeterminism(
-    event: &HistoryEvent,
-    code: String,
-    location: Option<&'static std::panic::Location<'static>>,
-) -> TaskFailure {
-    TaskFailure::new(TaskFailureKind::Nondeterminism(Nondeterminism {
-        event_id: event.event_id,
-        history: describe_event(event),
-        code,
-        location,
-    }))
 }
 
 /// The SDK flags a `WorkflowTaskCompleted` records, all of which must be known.
@@ -411,14 +294,6 @@ fn check_sdk_flags(task_completed: &HistoryEvent) -> Result<Vec<u32>, TaskFailur
             task_completed.event_id
         )))),
     }
-}
-
-/// A stable 64-bit hash (FNV-1a) of the run id: the seed of the run's random numbers. Not
-/// `std`'s hasher, whose algorithm may change between Rust releases.
-fn randomness_seed(run_id: &str) -> u64 {
-    run_id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 fn event_time(event: &HistoryEvent) -> SystemTime {
