@@ -12,6 +12,8 @@
 mod matching;
 mod queries;
 mod routing;
+#[cfg(test)]
+mod tests;
 
 pub use queries::{answer_query, QueryFailure, METADATA_QUERY, STACK_TRACE_QUERY};
 
