@@ -28,6 +28,9 @@
 //! # Ok::<(), chronicle_core::history::HistoryError>(())
 //! ```
 
+#[cfg(any(test, feature = "test-kit"))]
+pub mod builder;
+pub mod events;
 pub mod json;
 
 use crate::proto::enums::EventType;

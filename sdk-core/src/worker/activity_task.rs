@@ -11,7 +11,7 @@ use crate::proto::workflowservice::{
     RespondActivityTaskFailedRequest,
 };
 use crate::proto::WorkflowServiceClient;
-use crate::workflow::list_or_none;
+use crate::text::list_or_none;
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};

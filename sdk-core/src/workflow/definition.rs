@@ -1,10 +1,13 @@
-use super::machines::completion::WorkflowExit;
-use super::state::RunHandle;
+//! The boundary between the engine and the workflows it runs: the type-erased factory the
+//! `chronicle` crate implements for each workflow type, the instance it makes, and the
+//! handlers that reach the instance's state from outside.
+
+use super::handle::RunHandle;
+use super::options::WorkflowExit;
 use crate::payload::Payload;
+use crate::text::list_or_none;
 use futures::future::LocalBoxFuture;
-use std::collections::HashMap;
 use std::fmt;
-use std::time::{Duration, SystemTime};
 
 /// A registered workflow type, type-erased: makes a run's instance from its input payloads.
 ///
@@ -32,6 +35,12 @@ pub struct WorkflowInstance {
     pub future: WorkflowFuture,
     /// Signal and query handlers.
     pub handlers: Box<dyn WorkflowHandlers>,
+}
+
+impl fmt::Debug for WorkflowInstance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkflowInstance").finish_non_exhaustive()
+    }
 }
 
 impl WorkflowInstance {
@@ -135,47 +144,4 @@ impl HandlerError {
             known: known.iter().map(|k| k.to_string()).collect(),
         }
     }
-}
-
-/// Names for an error message: `a, b`, or `none`.
-pub(crate) fn list_or_none(names: &[String]) -> String {
-    if names.is_empty() {
-        "none".to_string()
-    } else {
-        names.join(", ")
-    }
-}
-
-/// Facts about the running workflow, fixed for the whole run.
-#[derive(Debug, Clone)]
-pub struct WorkflowInfo {
-    /// The workflow id.
-    pub workflow_id: String,
-    /// This run's id.
-    pub run_id: String,
-    /// The workflow type name.
-    pub workflow_type: String,
-    /// The namespace.
-    pub namespace: String,
-    /// The task queue.
-    pub task_queue: String,
-    /// The run's attempt (1 unless the workflow has a retry policy).
-    pub attempt: u32,
-    /// When the run started (its first event's time).
-    pub start_time: SystemTime,
-    /// The first run id of the chain of runs this one belongs to.
-    pub first_execution_run_id: String,
-    /// The run this one continued from, if it was continued as new.
-    pub continued_from_run_id: Option<String>,
-    /// The execution timeout, if any.
-    pub execution_timeout: Option<Duration>,
-    /// The run timeout, if any.
-    pub run_timeout: Option<Duration>,
-    /// The workflow task timeout.
-    pub task_timeout: Option<Duration>,
-    /// The memo the run was started with (JSON payloads).
-    pub memo: HashMap<String, Payload>,
-    /// The search attributes the run was started with (read them with
-    /// [`SearchAttribute::from_payload`](crate::search_attributes::SearchAttribute::from_payload)).
-    pub search_attributes: HashMap<String, Payload>,
 }

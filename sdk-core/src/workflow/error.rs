@@ -1,6 +1,8 @@
-use super::definition::list_or_none;
+//! Why a workflow task fails: [`TaskFailure`], and the nondeterminism report it may carry.
+
 use crate::failure::Failure;
 use crate::proto::enums::WorkflowTaskFailedCause;
+use crate::text::list_or_none;
 use std::fmt;
 use std::panic::Location;
 
@@ -41,6 +43,12 @@ pub enum TaskFailureKind {
     Nondeterminism(Nondeterminism),
     /// Workflow code panicked.
     Panic(String),
+    /// Workflow code kept waking itself without ever waiting: a livelock, stopped after
+    /// `polls` polls in one workflow task.
+    Livelock {
+        /// How many polls the workflow task allowed.
+        polls: usize,
+    },
     /// The workflow type is not registered on this worker.
     UnknownWorkflowType {
         /// The type the task is for.
@@ -83,6 +91,7 @@ impl TaskFailure {
         let error_type = match self.kind {
             TaskFailureKind::Nondeterminism(_) => "NondeterminismError",
             TaskFailureKind::Panic(_) => "Panic",
+            TaskFailureKind::Livelock { .. } => "LivelockError",
             TaskFailureKind::UnknownWorkflowType { .. } => "NotFoundError",
             TaskFailureKind::Unsupported(_) => "UnsupportedError",
             TaskFailureKind::BadHistory(_) => "BadHistoryError",
@@ -96,6 +105,11 @@ impl fmt::Display for TaskFailure {
         match &self.kind {
             TaskFailureKind::Nondeterminism(n) => n.fmt(f),
             TaskFailureKind::Panic(message) => write!(f, "workflow code panicked: {message}"),
+            TaskFailureKind::Livelock { polls } => write!(
+                f,
+                "livelock: workflow code was still waking itself after {polls} polls without \
+                 waiting on anything"
+            ),
             TaskFailureKind::UnknownWorkflowType {
                 workflow_type,
                 registered,

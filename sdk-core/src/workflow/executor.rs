@@ -4,7 +4,7 @@
 //! applies in history order, so the same history always produces the same polls.
 
 use super::definition::WorkflowFuture;
-use super::machines::completion::WorkflowExit;
+use super::options::WorkflowExit;
 use crate::failure::panic_message;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,6 +40,15 @@ pub(crate) enum Progress {
     Finished(WorkflowExit),
 }
 
+/// Why an activation stopped without the workflow blocking or returning.
+#[derive(Debug)]
+pub(crate) enum Stopped {
+    /// Workflow code panicked, with this message.
+    Panicked(String),
+    /// Workflow code kept waking itself: it was still ready after this many polls.
+    Livelocked { polls: usize },
+}
+
 impl Executor {
     pub(crate) fn new(future: WorkflowFuture) -> Self {
         let flag = Arc::new(WakeFlag(AtomicBool::new(false)));
@@ -51,8 +60,8 @@ impl Executor {
         }
     }
 
-    /// Polls until the future is blocked or done. A panic in workflow code comes back as `Err`.
-    pub(crate) fn run_until_blocked(&mut self) -> Result<Progress, String> {
+    /// Polls until the future is blocked or done.
+    pub(crate) fn run_until_blocked(&mut self) -> Result<Progress, Stopped> {
         let mut cx = Context::from_waker(&self.waker);
         for _ in 0..MAX_POLLS_PER_ACTIVATION {
             self.flag.0.store(false, Ordering::Release);
@@ -63,11 +72,11 @@ impl Executor {
                     return Ok(Progress::Blocked)
                 }
                 Ok(Poll::Pending) => continue,
-                Err(panic) => return Err(panic_message(panic.as_ref())),
+                Err(panic) => return Err(Stopped::Panicked(panic_message(panic.as_ref()))),
             }
         }
-        Err(format!(
-            "workflow code was still waking itself after {MAX_POLLS_PER_ACTIVATION} polls without waiting on anything"
-        ))
+        Err(Stopped::Livelocked {
+            polls: MAX_POLLS_PER_ACTIVATION,
+        })
     }
 }

@@ -8,74 +8,27 @@
 //! | Initiated  | `StartChildWorkflowExecutionFailed`             | Done       | both resolve: failed |
 //! | Started    | `ChildWorkflowExecution{Completed,Failed,Canceled,TimedOut,Terminated}` | Done | result resolves |
 //!
+//! Any other event reporting on the child fails the task.
+//!
 //! Canceling a started child sends a cancel request for it (an external-cancel command marked
 //! child-only) and keeps waiting for its end: the child decides how it ends.
 
+use super::external::{ExternalAction, ExternalMachine};
+use super::{unexpected, Cancel, Cancellable, CommandMachine, Effects};
 use crate::failure::{Failure, SOURCE};
 use crate::payload::{self, Payload};
 use crate::proto::command::{command, Command, StartChildWorkflowExecutionCommandAttributes};
 use crate::proto::common::{Memo, SearchAttributes, WorkflowExecution, WorkflowType};
-use crate::proto::enums::{
-    CommandType, ParentClosePolicy as PbParentClosePolicy, RetryState, TaskQueueKind,
-    WorkflowIdReusePolicy,
-};
+use crate::proto::enums::{CommandType, RetryState, TaskQueueKind, WorkflowIdReusePolicy};
 use crate::proto::failure::{self as pb, failure::FailureInfo};
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
 use crate::proto::taskqueue::TaskQueue;
 use crate::retry_policy::RetryPolicy;
+use crate::workflow::error::TaskFailure;
+use crate::workflow::options::ChildWorkflowRequest;
+use crate::workflow::slot::Slot;
 use std::collections::HashMap;
 use std::panic::Location;
-use std::task::Waker;
-use std::time::Duration;
-
-/// What happens to a child when its parent closes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum ParentClosePolicy {
-    /// The child is terminated (Temporal's default).
-    #[default]
-    Terminate,
-    /// The child is asked to cancel.
-    RequestCancel,
-    /// The child runs on.
-    Abandon,
-}
-
-impl ParentClosePolicy {
-    fn to_proto(self) -> PbParentClosePolicy {
-        match self {
-            ParentClosePolicy::Terminate => PbParentClosePolicy::Terminate,
-            ParentClosePolicy::RequestCancel => PbParentClosePolicy::RequestCancel,
-            ParentClosePolicy::Abandon => PbParentClosePolicy::Abandon,
-        }
-    }
-}
-
-/// A child workflow to start.
-#[derive(Debug, Clone, Default)]
-pub struct ChildWorkflowRequest {
-    /// The child's workflow type.
-    pub workflow_type: String,
-    /// The child's workflow id; derived from the parent's when `None`.
-    pub workflow_id: Option<String>,
-    /// One payload per argument.
-    pub input: Vec<Payload>,
-    /// The task queue; the parent's when `None`.
-    pub task_queue: Option<String>,
-    /// Limit for the child's whole execution.
-    pub execution_timeout: Option<Duration>,
-    /// Limit for one run of the child.
-    pub run_timeout: Option<Duration>,
-    /// Limit for one workflow task of the child.
-    pub task_timeout: Option<Duration>,
-    /// Retries of the whole child.
-    pub retry_policy: Option<RetryPolicy>,
-    /// What happens to the child when the parent closes.
-    pub parent_close_policy: ParentClosePolicy,
-    /// Memo fields.
-    pub memo: HashMap<String, Payload>,
-    /// Search attributes.
-    pub search_attributes: HashMap<String, Payload>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ChildState {
@@ -93,14 +46,14 @@ pub(crate) struct ChildMachine {
     pub initiated_event_id: i64,
     pub run_id: Option<String>,
     /// The start's outcome: the run id, or why it did not start.
-    pub started: Option<Result<String, Failure>>,
-    pub result: Option<Result<Vec<Payload>, Failure>>,
-    pub start_waker: Option<Waker>,
-    pub result_waker: Option<Waker>,
+    pub started: Slot<Result<String, Failure>>,
+    pub result: Slot<Result<Vec<Payload>, Failure>>,
     /// Canceled while initiated: the cancel request goes out once the child has started.
     pub cancel_when_started: bool,
     pub location: &'static Location<'static>,
     pub shielded: bool,
+    /// The parent's namespace, named in the child's failures.
+    namespace: String,
 }
 
 impl ChildMachine {
@@ -108,6 +61,7 @@ impl ChildMachine {
         request: ChildWorkflowRequest,
         workflow_id: String,
         parent_task_queue: &str,
+        namespace: &str,
         location: &'static Location<'static>,
     ) -> Self {
         let task_queue = request
@@ -142,57 +96,21 @@ impl ChildMachine {
             state: ChildState::Created,
             initiated_event_id: 0,
             run_id: None,
-            started: None,
-            result: None,
-            start_waker: None,
-            result_waker: None,
+            started: Slot::default(),
+            result: Slot::default(),
             cancel_when_started: false,
             location,
             shielded: false,
+            namespace: namespace.to_string(),
         }
     }
 
-    pub fn start_command(&self) -> Command {
-        Command {
-            command_type: CommandType::StartChildWorkflowExecution as i32,
-            attributes: Some(
-                command::Attributes::StartChildWorkflowExecutionCommandAttributes(
-                    self.attributes.clone(),
-                ),
-            ),
-            ..Default::default()
-        }
-    }
-
-    pub fn describe_start(&self) -> String {
-        format!(
-            "StartChildWorkflowExecution(type={}, workflow_id={})",
-            self.workflow_type, self.workflow_id
-        )
-    }
-
-    /// Matches the command event; records the event id later events refer to.
-    pub fn on_initiated(&mut self, event: &HistoryEvent) -> bool {
-        let Some(Attributes::StartChildWorkflowExecutionInitiatedEventAttributes(a)) =
-            &event.attributes
-        else {
-            return false;
-        };
-        let same_type =
-            a.workflow_type.as_ref().map(|t| t.name.as_str()) == Some(self.workflow_type.as_str());
-        if self.state != ChildState::Created || !same_type || a.workflow_id != self.workflow_id {
-            return false;
-        }
-        self.state = ChildState::Initiated;
-        self.initiated_event_id = event.event_id;
-        true
-    }
-
-    /// Applies an event about this child; returns whether a cancel request must go out now.
-    pub fn on_event(&mut self, event: &HistoryEvent, namespace: &str) -> bool {
+    /// Applies an event about this child, in a state that expects it.
+    fn apply(&mut self, event: &HistoryEvent) -> Result<Effects, TaskFailure> {
         use Attributes as A;
-        match &event.attributes {
-            Some(A::ChildWorkflowExecutionStartedEventAttributes(a)) => {
+        use ChildState as S;
+        match (self.state, &event.attributes) {
+            (S::Initiated, Some(A::ChildWorkflowExecutionStartedEventAttributes(a))) => {
                 let run_id = a
                     .workflow_execution
                     .as_ref()
@@ -200,10 +118,12 @@ impl ChildMachine {
                     .unwrap_or_default();
                 self.state = ChildState::Started;
                 self.run_id = Some(run_id.clone());
-                self.resolve_start(Ok(run_id));
-                return std::mem::take(&mut self.cancel_when_started);
+                self.started.resolve(Ok(run_id));
+                return Ok(Effects {
+                    send_cancel: std::mem::take(&mut self.cancel_when_started),
+                });
             }
-            Some(A::StartChildWorkflowExecutionFailedEventAttributes(a)) => {
+            (S::Initiated, Some(A::StartChildWorkflowExecutionFailedEventAttributes(a))) => {
                 let cause =
                     crate::proto::enums::StartChildWorkflowExecutionFailedCause::try_from(a.cause)
                         .map(|c| format!("{c:?}"))
@@ -217,24 +137,24 @@ impl ChildMachine {
                 )
                 .with_non_retryable(true);
                 self.state = ChildState::Done;
-                self.resolve_start(Err(failure.clone()));
-                self.resolve_result(Err(failure));
+                self.started.resolve(Err(failure.clone()));
+                self.result.resolve(Err(failure));
             }
-            Some(A::ChildWorkflowExecutionCompletedEventAttributes(a)) => {
+            (S::Started, Some(A::ChildWorkflowExecutionCompletedEventAttributes(a))) => {
                 self.state = ChildState::Done;
-                self.resolve_result(Ok(payload::from_payloads(a.result.clone())));
+                self.result
+                    .resolve(Ok(payload::from_payloads(a.result.clone())));
             }
-            Some(A::ChildWorkflowExecutionFailedEventAttributes(a)) => {
+            (S::Started, Some(A::ChildWorkflowExecutionFailedEventAttributes(a))) => {
                 let cause = a.failure.clone();
                 self.finish_unsuccessfully(
                     "Child Workflow execution failed",
                     cause,
                     a.retry_state,
                     a.started_event_id,
-                    namespace,
                 );
             }
-            Some(A::ChildWorkflowExecutionCanceledEventAttributes(a)) => {
+            (S::Started, Some(A::ChildWorkflowExecutionCanceledEventAttributes(a))) => {
                 let cause = pb::Failure {
                     message: "Child Workflow execution canceled".to_string(),
                     source: SOURCE.to_string(),
@@ -249,10 +169,9 @@ impl ChildMachine {
                     Some(cause),
                     RetryState::NonRetryableFailure as i32,
                     a.started_event_id,
-                    namespace,
                 );
             }
-            Some(A::ChildWorkflowExecutionTimedOutEventAttributes(a)) => {
+            (S::Started, Some(A::ChildWorkflowExecutionTimedOutEventAttributes(a))) => {
                 let cause = pb::Failure {
                     message: "Child Workflow execution timed out".to_string(),
                     source: SOURCE.to_string(),
@@ -267,10 +186,9 @@ impl ChildMachine {
                     Some(cause),
                     a.retry_state,
                     a.started_event_id,
-                    namespace,
                 );
             }
-            Some(A::ChildWorkflowExecutionTerminatedEventAttributes(a)) => {
+            (S::Started, Some(A::ChildWorkflowExecutionTerminatedEventAttributes(a))) => {
                 let cause = pb::Failure {
                     message: "Child Workflow execution terminated".to_string(),
                     source: SOURCE.to_string(),
@@ -284,33 +202,31 @@ impl ChildMachine {
                     Some(cause),
                     RetryState::NonRetryableFailure as i32,
                     a.started_event_id,
-                    namespace,
                 );
             }
-            _ => {}
+            (state, _) => {
+                return Err(unexpected(
+                    event,
+                    &format!(
+                        "child workflow {} ({})",
+                        self.workflow_id, self.workflow_type
+                    ),
+                    state,
+                ))
+            }
         }
-        false
+        Ok(Effects::none())
     }
 
-    /// Cancels the child: withdraws a command not yet sent (and returns `false`), or returns
-    /// whether a cancel request must go out now.
-    pub fn cancel(&mut self) -> bool {
-        match self.state {
-            ChildState::Created => {
-                self.state = ChildState::Done;
-                let canceled =
-                    Failure::canceled("Child Workflow execution canceled before it started");
-                self.resolve_start(Err(canceled.clone()));
-                self.resolve_result(Err(canceled));
-                false
-            }
-            ChildState::Initiated => {
-                self.cancel_when_started = true;
-                false
-            }
-            ChildState::Started => true,
-            ChildState::Done => false,
-        }
+    /// The cancel request of the started child: an external cancel only a child may receive.
+    pub fn cancel_request(&self) -> ExternalMachine {
+        ExternalMachine::new(
+            ExternalAction::Cancel,
+            self.workflow_id.clone(),
+            self.run_id.clone().unwrap_or_default(),
+            true,
+            self.location,
+        )
     }
 
     fn finish_unsuccessfully(
@@ -319,7 +235,6 @@ impl ChildMachine {
         cause: Option<pb::Failure>,
         retry_state: i32,
         started_event_id: i64,
-        namespace: &str,
     ) {
         let failure = pb::Failure {
             message: message.to_string(),
@@ -327,7 +242,7 @@ impl ChildMachine {
             cause: cause.map(Box::new),
             failure_info: Some(FailureInfo::ChildWorkflowExecutionFailureInfo(
                 pb::ChildWorkflowExecutionFailureInfo {
-                    namespace: namespace.to_string(),
+                    namespace: self.namespace.clone(),
                     workflow_execution: Some(WorkflowExecution {
                         workflow_id: self.workflow_id.clone(),
                         run_id: self.run_id.clone().unwrap_or_default(),
@@ -343,25 +258,65 @@ impl ChildMachine {
             ..Default::default()
         };
         self.state = ChildState::Done;
-        self.resolve_result(Err(Failure::from_proto(failure)));
+        self.result.resolve(Err(Failure::from_proto(failure)));
+    }
+}
+
+impl CommandMachine for ChildMachine {
+    fn command(&self) -> Command {
+        Command {
+            command_type: CommandType::StartChildWorkflowExecution as i32,
+            attributes: Some(
+                command::Attributes::StartChildWorkflowExecutionCommandAttributes(
+                    self.attributes.clone(),
+                ),
+            ),
+            ..Default::default()
+        }
     }
 
-    fn resolve_start(&mut self, outcome: Result<String, Failure>) {
-        if self.started.is_none() {
-            self.started = Some(outcome);
-        }
-        if let Some(waker) = self.start_waker.take() {
-            waker.wake();
-        }
+    fn describe(&self) -> String {
+        format!(
+            "StartChildWorkflowExecution(type={}, workflow_id={})",
+            self.workflow_type, self.workflow_id
+        )
     }
 
-    fn resolve_result(&mut self, result: Result<Vec<Payload>, Failure>) {
-        if self.result.is_none() {
-            self.result = Some(result);
+    fn location(&self) -> Option<&'static Location<'static>> {
+        Some(self.location)
+    }
+
+    /// Matches on type and workflow id; the initiated event is what later events refer to.
+    fn matches_command_event(&mut self, event: &HistoryEvent) -> bool {
+        let Some(Attributes::StartChildWorkflowExecutionInitiatedEventAttributes(a)) =
+            &event.attributes
+        else {
+            return false;
+        };
+        let same_type =
+            a.workflow_type.as_ref().map(|t| t.name.as_str()) == Some(self.workflow_type.as_str());
+        if self.state != ChildState::Created || !same_type || a.workflow_id != self.workflow_id {
+            return false;
         }
-        if let Some(waker) = self.result_waker.take() {
-            waker.wake();
-        }
+        self.state = ChildState::Initiated;
+        self.initiated_event_id = event.event_id;
+        true
+    }
+
+    fn on_event(&mut self, event: &HistoryEvent) -> Result<Effects, TaskFailure> {
+        self.apply(event)
+    }
+
+    fn waiting_on(&self) -> Option<String> {
+        (!self.result.is_resolved()).then(|| {
+            format!(
+                "child workflow {} (id {}), started at {}:{}",
+                self.workflow_type,
+                self.workflow_id,
+                self.location.file(),
+                self.location.line()
+            )
+        })
     }
 }
 
@@ -369,17 +324,33 @@ fn non_empty(fields: HashMap<String, Payload>) -> Option<HashMap<String, Payload
     (!fields.is_empty()).then_some(fields)
 }
 
-/// The initiated event id an event about a child refers to, if it is one.
-pub(crate) fn child_initiated_event_id(event: &HistoryEvent) -> Option<i64> {
-    use Attributes as A;
-    match &event.attributes {
-        Some(A::ChildWorkflowExecutionStartedEventAttributes(a)) => Some(a.initiated_event_id),
-        Some(A::StartChildWorkflowExecutionFailedEventAttributes(a)) => Some(a.initiated_event_id),
-        Some(A::ChildWorkflowExecutionCompletedEventAttributes(a)) => Some(a.initiated_event_id),
-        Some(A::ChildWorkflowExecutionFailedEventAttributes(a)) => Some(a.initiated_event_id),
-        Some(A::ChildWorkflowExecutionCanceledEventAttributes(a)) => Some(a.initiated_event_id),
-        Some(A::ChildWorkflowExecutionTimedOutEventAttributes(a)) => Some(a.initiated_event_id),
-        Some(A::ChildWorkflowExecutionTerminatedEventAttributes(a)) => Some(a.initiated_event_id),
-        _ => None,
+impl Cancellable for ChildMachine {
+    /// Code asked to cancel: a start not sent yet is withdrawn; a started child is sent a
+    /// cancel request ([`cancel_request`](Self::cancel_request)), now or once it has started.
+    fn cancel(&mut self) -> Cancel {
+        match self.state {
+            ChildState::Created => {
+                self.state = ChildState::Done;
+                let canceled =
+                    Failure::canceled("Child Workflow execution canceled before it started");
+                self.started.resolve(Err(canceled.clone()));
+                self.result.resolve(Err(canceled));
+                Cancel::Withdraw
+            }
+            ChildState::Initiated => {
+                self.cancel_when_started = true;
+                Cancel::Nothing
+            }
+            ChildState::Started => Cancel::Send,
+            ChildState::Done => Cancel::Nothing,
+        }
+    }
+
+    fn shielded(&self) -> bool {
+        self.shielded
+    }
+
+    fn shield(&mut self) {
+        self.shielded = true;
     }
 }

@@ -5,8 +5,8 @@
 //! | Created  | `WorkflowExecutionCompleted` / `…Failed` / `…ContinuedAsNew`| Recorded |
 //! |          | / `…Canceled`, matching the exit's kind                    |          |
 
-use crate::failure::Failure;
-use crate::payload::{self, Payload};
+use super::CommandMachine;
+use crate::payload;
 use crate::proto::command::{
     command, CancelWorkflowExecutionCommandAttributes, Command,
     CompleteWorkflowExecutionCommandAttributes, ContinueAsNewWorkflowExecutionCommandAttributes,
@@ -17,51 +17,7 @@ use crate::proto::enums::{CommandType, TaskQueueKind};
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
 use crate::proto::taskqueue::TaskQueue;
 use crate::retry_policy::RetryPolicy;
-use std::collections::HashMap;
-use std::time::Duration;
-
-/// How a workflow function ended.
-#[derive(Debug, Clone)]
-pub enum WorkflowExit {
-    /// Returned a result.
-    Completed(Vec<Payload>),
-    /// Failed with this failure.
-    Failed(Failure),
-    /// Asked to continue as a new run.
-    ContinuedAsNew(Box<ContinueAsNew>),
-    /// Ended as canceled, after a cancellation request.
-    Canceled,
-}
-
-impl From<Result<Vec<Payload>, Failure>> for WorkflowExit {
-    fn from(result: Result<Vec<Payload>, Failure>) -> Self {
-        match result {
-            Ok(payloads) => WorkflowExit::Completed(payloads),
-            Err(failure) => WorkflowExit::Failed(failure),
-        }
-    }
-}
-
-/// The next run of a workflow that continues as new.
-#[derive(Debug, Clone, Default)]
-pub struct ContinueAsNew {
-    /// The next run's workflow type (the same type, or another).
-    pub workflow_type: String,
-    /// Its input, one payload per argument.
-    pub input: Vec<Payload>,
-    /// Its task queue; the current one when `None`.
-    pub task_queue: Option<String>,
-    /// Its run timeout; the current one when `None`.
-    pub run_timeout: Option<Duration>,
-    /// Its workflow task timeout; the current one when `None`.
-    pub task_timeout: Option<Duration>,
-    /// Its retry policy.
-    pub retry_policy: Option<RetryPolicy>,
-    /// Its memo; the current one when empty.
-    pub memo: HashMap<String, Payload>,
-    /// Its search attributes; the current ones when empty.
-    pub search_attributes: HashMap<String, Payload>,
-}
+use crate::workflow::options::{ContinueAsNew, WorkflowExit};
 
 pub(crate) struct CompletionMachine {
     exit: WorkflowExit,
@@ -71,8 +27,10 @@ impl CompletionMachine {
     pub fn new(exit: WorkflowExit) -> Self {
         Self { exit }
     }
+}
 
-    pub fn command(&self) -> Command {
+impl CommandMachine for CompletionMachine {
+    fn command(&self) -> Command {
         use command::Attributes as A;
         let (command_type, attributes) = match &self.exit {
             WorkflowExit::Completed(result) => (
@@ -107,7 +65,7 @@ impl CompletionMachine {
         }
     }
 
-    pub fn describe(&self) -> String {
+    fn describe(&self) -> String {
         match &self.exit {
             WorkflowExit::Completed(_) => "CompleteWorkflowExecution".to_string(),
             WorkflowExit::Failed(f) => format!("FailWorkflowExecution({})", f.message()),
@@ -121,7 +79,11 @@ impl CompletionMachine {
         }
     }
 
-    pub fn matches(&self, event: &HistoryEvent) -> bool {
+    fn location(&self) -> Option<&'static std::panic::Location<'static>> {
+        None
+    }
+
+    fn matches_command_event(&mut self, event: &HistoryEvent) -> bool {
         matches!(
             (&self.exit, &event.attributes),
             (

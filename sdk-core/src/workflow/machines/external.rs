@@ -5,7 +5,11 @@
 //! | Created   | `{SignalExternal,RequestCancelExternal}…Initiated`   | Initiated|                  |
 //! | Initiated | `ExternalWorkflowExecution{Signaled,CancelRequested}`| Done     | resolves: ok     |
 //! | Initiated | `…Failed` (e.g. no such workflow)                    | Done     | resolves: failed |
+//!
+//! The events must be of the operation's own kind (a signal's, or a cancel request's); any
+//! other event reporting on it fails the task.
 
+use super::{unexpected, CommandMachine, Effects};
 use crate::failure::Failure;
 use crate::payload::{self, Payload};
 use crate::proto::command::{
@@ -15,8 +19,9 @@ use crate::proto::command::{
 use crate::proto::common::WorkflowExecution;
 use crate::proto::enums::CommandType;
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
+use crate::workflow::error::TaskFailure;
+use crate::workflow::slot::Slot;
 use std::panic::Location;
-use std::task::Waker;
 
 /// What to do to the other workflow.
 #[derive(Debug, Clone)]
@@ -25,15 +30,21 @@ pub(crate) enum ExternalAction {
     Cancel,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExternalState {
+    Created,
+    Initiated,
+    Done,
+}
+
 pub(crate) struct ExternalMachine {
     pub action: ExternalAction,
     pub workflow_id: String,
     pub run_id: String,
     /// Only a child of this workflow may be targeted (child cancellation).
     pub child_only: bool,
-    pub initiated: bool,
-    pub result: Option<Result<(), Failure>>,
-    pub waker: Option<Waker>,
+    pub state: ExternalState,
+    pub result: Slot<Result<(), Failure>>,
     pub location: &'static Location<'static>,
 }
 
@@ -50,14 +61,28 @@ impl ExternalMachine {
             workflow_id,
             run_id,
             child_only,
-            initiated: false,
-            result: None,
-            waker: None,
+            state: ExternalState::Created,
+            result: Slot::default(),
             location,
         }
     }
 
-    pub fn command(&self) -> Command {
+    fn failure(&self, cause: i32, name: impl Fn(i32) -> Option<String>) -> Failure {
+        let what = match self.action {
+            ExternalAction::Signal { .. } => "could not be signaled",
+            ExternalAction::Cancel => "could not be asked to cancel",
+        };
+        let cause = name(cause).unwrap_or_else(|| cause.to_string());
+        Failure::application(
+            format!("workflow {} {what}: {cause}", self.workflow_id),
+            "ExternalWorkflowFailed",
+        )
+        .with_non_retryable(true)
+    }
+}
+
+impl CommandMachine for ExternalMachine {
+    fn command(&self) -> Command {
         match &self.action {
             ExternalAction::Signal { name, input } => Command {
                 command_type: CommandType::SignalExternalWorkflowExecution as i32,
@@ -94,7 +119,7 @@ impl ExternalMachine {
         }
     }
 
-    pub fn describe(&self) -> String {
+    fn describe(&self) -> String {
         match &self.action {
             ExternalAction::Signal { name, .. } => format!(
                 "SignalExternalWorkflowExecution(workflow_id={}, signal={name})",
@@ -107,7 +132,11 @@ impl ExternalMachine {
         }
     }
 
-    pub fn on_initiated(&mut self, event: &HistoryEvent) -> bool {
+    fn location(&self) -> Option<&'static Location<'static>> {
+        Some(self.location)
+    }
+
+    fn matches_command_event(&mut self, event: &HistoryEvent) -> bool {
         let target = match (&self.action, &event.attributes) {
             (
                 ExternalAction::Signal { name, .. },
@@ -119,67 +148,66 @@ impl ExternalMachine {
             ) => a.workflow_execution.as_ref(),
             _ => return false,
         };
-        let matches = !self.initiated && target.is_some_and(|t| t.workflow_id == self.workflow_id);
+        let matches = self.state == ExternalState::Created
+            && target.is_some_and(|t| t.workflow_id == self.workflow_id);
         if matches {
-            self.initiated = true;
+            self.state = ExternalState::Initiated;
         }
         matches
     }
 
-    pub fn on_event(&mut self, event: &HistoryEvent) {
+    fn on_event(&mut self, event: &HistoryEvent) -> Result<Effects, TaskFailure> {
         use Attributes as A;
-        let result = match &event.attributes {
-            Some(A::ExternalWorkflowExecutionSignaledEventAttributes(_))
-            | Some(A::ExternalWorkflowExecutionCancelRequestedEventAttributes(_)) => Ok(()),
-            Some(A::SignalExternalWorkflowExecutionFailedEventAttributes(a)) => {
-                Err(self.failure(a.cause, |c| {
-                    crate::proto::enums::SignalExternalWorkflowExecutionFailedCause::try_from(c)
-                        .map(|c| format!("{c:?}"))
-                        .ok()
-                }))
-            }
-            Some(A::RequestCancelExternalWorkflowExecutionFailedEventAttributes(a)) => Err(self
-                .failure(a.cause, |c| {
-                    crate::proto::enums::CancelExternalWorkflowExecutionFailedCause::try_from(c)
-                        .map(|c| format!("{c:?}"))
-                        .ok()
-                })),
-            _ => return,
+        let result = match (self.state, &self.action, &event.attributes) {
+            (
+                ExternalState::Initiated,
+                ExternalAction::Signal { .. },
+                Some(A::ExternalWorkflowExecutionSignaledEventAttributes(_)),
+            )
+            | (
+                ExternalState::Initiated,
+                ExternalAction::Cancel,
+                Some(A::ExternalWorkflowExecutionCancelRequestedEventAttributes(_)),
+            ) => Ok(()),
+            (
+                ExternalState::Initiated,
+                ExternalAction::Signal { .. },
+                Some(A::SignalExternalWorkflowExecutionFailedEventAttributes(a)),
+            ) => Err(self.failure(a.cause, |c| {
+                crate::proto::enums::SignalExternalWorkflowExecutionFailedCause::try_from(c)
+                    .map(|c| format!("{c:?}"))
+                    .ok()
+            })),
+            (
+                ExternalState::Initiated,
+                ExternalAction::Cancel,
+                Some(A::RequestCancelExternalWorkflowExecutionFailedEventAttributes(a)),
+            ) => Err(self.failure(a.cause, |c| {
+                crate::proto::enums::CancelExternalWorkflowExecutionFailedCause::try_from(c)
+                    .map(|c| format!("{c:?}"))
+                    .ok()
+            })),
+            (state, _, _) => return Err(unexpected(event, &self.describe(), state)),
         };
-        self.result = Some(result);
-        if let Some(waker) = self.waker.take() {
-            waker.wake();
-        }
+        self.state = ExternalState::Done;
+        self.result.resolve(result);
+        Ok(Effects::none())
     }
 
-    fn failure(&self, cause: i32, name: impl Fn(i32) -> Option<String>) -> Failure {
-        let what = match self.action {
-            ExternalAction::Signal { .. } => "could not be signaled",
-            ExternalAction::Cancel => "could not be asked to cancel",
+    /// A child's cancel request is the run's own business: nothing waits on it.
+    fn waiting_on(&self) -> Option<String> {
+        if self.child_only || self.result.is_resolved() {
+            return None;
+        }
+        let what = match &self.action {
+            ExternalAction::Signal { name, .. } => format!("signal {name:?} to"),
+            ExternalAction::Cancel => "cancel request to".to_string(),
         };
-        let cause = name(cause).unwrap_or_else(|| cause.to_string());
-        Failure::application(
-            format!("workflow {} {what}: {cause}", self.workflow_id),
-            "ExternalWorkflowFailed",
-        )
-        .with_non_retryable(true)
-    }
-}
-
-/// The initiated event id an event about an external operation refers to, if it is one.
-pub(crate) fn external_initiated_event_id(event: &HistoryEvent) -> Option<i64> {
-    use Attributes as A;
-    match &event.attributes {
-        Some(A::ExternalWorkflowExecutionSignaledEventAttributes(a)) => Some(a.initiated_event_id),
-        Some(A::SignalExternalWorkflowExecutionFailedEventAttributes(a)) => {
-            Some(a.initiated_event_id)
-        }
-        Some(A::ExternalWorkflowExecutionCancelRequestedEventAttributes(a)) => {
-            Some(a.initiated_event_id)
-        }
-        Some(A::RequestCancelExternalWorkflowExecutionFailedEventAttributes(a)) => {
-            Some(a.initiated_event_id)
-        }
-        _ => None,
+        Some(format!(
+            "{what} workflow {}, sent at {}:{}",
+            self.workflow_id,
+            self.location.file(),
+            self.location.line()
+        ))
     }
 }

@@ -19,19 +19,17 @@
 //! is followed by an upsert of the `TemporalChangeVersion` search attribute listing the run's
 //! patches, as the other SDKs do; it makes runs findable by patch.
 
+use super::CommandMachine;
+pub(crate) use crate::history::events::{patch_marker, PatchData};
+use crate::history::events::{PATCH_DETAILS_KEY, PATCH_MARKER_NAME};
 use crate::payload::{self, Payload};
 use crate::proto::command::{command, Command, RecordMarkerCommandAttributes};
 use crate::proto::common::Payloads;
-use crate::proto::enums::CommandType;
+use crate::proto::enums::{CommandType, EventType};
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use std::panic::Location;
 
-/// The marker name other SDKs use for patches.
-pub const PATCH_MARKER_NAME: &str = "core_patch";
-/// The marker details key holding the patch.
-const PATCH_DETAILS_KEY: &str = "patch-data";
 /// The search attribute listing a run's patches.
 pub const CHANGE_VERSION_ATTRIBUTE: &str = "TemporalChangeVersion";
 /// Upserts larger than this are skipped (the server limits search attribute values).
@@ -39,50 +37,26 @@ const MAX_CHANGE_VERSION_BYTES: usize = 2048;
 /// SDK flag 2: upsert `TemporalChangeVersion` with every patch marker.
 pub const UPSERT_ON_PATCH_FLAG: u32 = 2;
 
-/// The JSON in a patch marker's details.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct PatchData {
-    pub id: String,
-    pub deprecated: bool,
-}
-
 /// One patch marker the code issued.
 pub(crate) struct PatchMachine {
     pub data: PatchData,
-    /// The change versions to upsert after the marker, when the run upserts them.
-    pub change_versions: Option<Vec<String>>,
     pub location: &'static Location<'static>,
 }
 
 impl PatchMachine {
-    pub fn new(
-        id: &str,
-        deprecated: bool,
-        known: &mut BTreeSet<String>,
-        upsert: bool,
-        location: &'static Location<'static>,
-    ) -> Self {
-        known.insert(id.to_string());
-        let versions: Vec<String> = known.iter().cloned().collect();
-        let fits = serde_json::to_vec(&versions).is_ok_and(|v| v.len() < MAX_CHANGE_VERSION_BYTES);
-        if upsert && !fits {
-            tracing::warn!(
-                patch = id,
-                "the {CHANGE_VERSION_ATTRIBUTE} search attribute would exceed its size limit; \
-                 this patch is not added to it"
-            );
-        }
+    pub fn new(id: &str, deprecated: bool, location: &'static Location<'static>) -> Self {
         Self {
             data: PatchData {
                 id: id.to_string(),
                 deprecated,
             },
-            change_versions: (upsert && fits).then_some(versions),
             location,
         }
     }
+}
 
-    pub fn marker_command(&self) -> Command {
+impl CommandMachine for PatchMachine {
+    fn command(&self) -> Command {
         let data = payload::encode(&self.data).unwrap_or_else(|_| payload::null_payload());
         Command {
             command_type: CommandType::RecordMarker as i32,
@@ -102,21 +76,7 @@ impl PatchMachine {
         }
     }
 
-    pub fn upsert_command(&self) -> Command {
-        let versions = self.change_versions.clone().unwrap_or_default();
-        let value: Payload = payload::encode(&versions).unwrap_or_else(|_| payload::null_payload());
-        super::upsert::upsert_command(HashMap::from([(
-            CHANGE_VERSION_ATTRIBUTE.to_string(),
-            value,
-        )]))
-    }
-
-    /// Whether `event` is this patch's marker.
-    pub fn matches_marker(&self, event: &HistoryEvent) -> bool {
-        patch_marker(event).is_some_and(|data| data.id == self.data.id)
-    }
-
-    pub fn describe_marker(&self) -> String {
+    fn describe(&self) -> String {
         let kind = if self.data.deprecated {
             "deprecate_patch"
         } else {
@@ -125,24 +85,70 @@ impl PatchMachine {
         format!("RecordMarker({kind}({:?}))", self.data.id)
     }
 
-    pub fn describe_upsert(&self) -> String {
-        format!(
-            "UpsertWorkflowSearchAttributes({CHANGE_VERSION_ATTRIBUTE}={:?})",
-            self.change_versions.clone().unwrap_or_default()
-        )
+    fn location(&self) -> Option<&'static Location<'static>> {
+        Some(self.location)
+    }
+
+    /// Whether `event` is this patch's marker.
+    fn matches_command_event(&mut self, event: &HistoryEvent) -> bool {
+        patch_marker(event).is_some_and(|data| data.id == self.data.id)
     }
 }
 
-/// The patch a `MarkerRecorded` event records, if it is a patch marker.
-pub(crate) fn patch_marker(event: &HistoryEvent) -> Option<PatchData> {
-    let Some(Attributes::MarkerRecordedEventAttributes(marker)) = &event.attributes else {
-        return None;
-    };
-    if marker.marker_name != PATCH_MARKER_NAME {
-        return None;
+/// The upsert of `TemporalChangeVersion` that follows a patch marker when the run records
+/// them (SDK flag 2).
+pub(crate) struct ChangeVersionMachine {
+    pub versions: Vec<String>,
+    pub location: &'static Location<'static>,
+}
+
+impl ChangeVersionMachine {
+    /// Adds patch `id` to the run's `known` patches; returns the upsert to issue after its
+    /// marker, if the run upserts change versions and the list still fits.
+    pub fn after_patch(
+        id: &str,
+        known: &mut BTreeSet<String>,
+        upsert: bool,
+        location: &'static Location<'static>,
+    ) -> Option<Self> {
+        known.insert(id.to_string());
+        let versions: Vec<String> = known.iter().cloned().collect();
+        let fits = serde_json::to_vec(&versions).is_ok_and(|v| v.len() < MAX_CHANGE_VERSION_BYTES);
+        if upsert && !fits {
+            tracing::warn!(
+                patch = id,
+                "the {CHANGE_VERSION_ATTRIBUTE} search attribute would exceed its size limit; \
+                 this patch is not added to it"
+            );
+        }
+        (upsert && fits).then_some(Self { versions, location })
     }
-    let payload = marker.details.get(PATCH_DETAILS_KEY)?.payloads.first()?;
-    payload::decode(payload, "patch marker details").ok()
+}
+
+impl CommandMachine for ChangeVersionMachine {
+    fn command(&self) -> Command {
+        let value: Payload =
+            payload::encode(&self.versions).unwrap_or_else(|_| payload::null_payload());
+        super::upsert::upsert_command(HashMap::from([(
+            CHANGE_VERSION_ATTRIBUTE.to_string(),
+            value,
+        )]))
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "UpsertWorkflowSearchAttributes({CHANGE_VERSION_ATTRIBUTE}={:?})",
+            self.versions
+        )
+    }
+
+    fn location(&self) -> Option<&'static Location<'static>> {
+        Some(self.location)
+    }
+
+    fn matches_command_event(&mut self, event: &HistoryEvent) -> bool {
+        event.event_type == EventType::UpsertWorkflowSearchAttributes as i32
+    }
 }
 
 /// Whether `event` is an upsert of `TemporalChangeVersion` alone, as patches write.
@@ -187,9 +193,8 @@ mod tests {
 
     #[test]
     fn marker_has_the_format_other_sdks_write() {
-        let mut known = BTreeSet::new();
-        let machine = PatchMachine::new("use-v2", false, &mut known, true, location());
-        let command = machine.marker_command();
+        let mut machine = PatchMachine::new("use-v2", false, location());
+        let command = machine.command();
         let Some(command::Attributes::RecordMarkerCommandAttributes(a)) = &command.attributes
         else {
             panic!("not a marker command");
@@ -198,7 +203,7 @@ mod tests {
         let data = &a.details["patch-data"].payloads[0].data;
         assert_eq!(data, br#"{"deprecated":false,"id":"use-v2"}"#);
         let event = recorded(&command);
-        assert!(machine.matches_marker(&event));
+        assert!(machine.matches_command_event(&event));
         assert_eq!(
             patch_marker(&event),
             Some(PatchData {
@@ -211,10 +216,14 @@ mod tests {
     #[test]
     fn change_versions_accumulate_in_order() {
         let mut known = BTreeSet::new();
-        PatchMachine::new("b", false, &mut known, true, location());
-        let second = PatchMachine::new("a", true, &mut known, true, location());
-        assert_eq!(second.change_versions, Some(vec!["a".into(), "b".into()]));
-        let without = PatchMachine::new("c", false, &mut known, false, location());
-        assert_eq!(without.change_versions, None);
+        ChangeVersionMachine::after_patch("b", &mut known, true, location());
+        let second = ChangeVersionMachine::after_patch("a", &mut known, true, location());
+        assert_eq!(
+            second.map(|m| m.versions),
+            Some(vec!["a".into(), "b".into()])
+        );
+        let without = ChangeVersionMachine::after_patch("c", &mut known, false, location());
+        assert!(without.is_none());
+        assert_eq!(known.len(), 3, "every patch is known, upserted or not");
     }
 }

@@ -8,6 +8,7 @@
 //! | yes        | next one, in order            | the recorded one | matched with the marker   |
 //! | yes        | none left                     | computed         | nondeterminism at match   |
 
+use super::CommandMachine;
 use crate::payload::Payload;
 use crate::proto::command::{command, Command, RecordMarkerCommandAttributes};
 use crate::proto::common::Payloads;
@@ -25,8 +26,8 @@ pub(crate) struct SideEffectMachine {
     pub location: &'static Location<'static>,
 }
 
-impl SideEffectMachine {
-    pub fn marker_command(&self) -> Command {
+impl CommandMachine for SideEffectMachine {
+    fn command(&self) -> Command {
         Command {
             command_type: CommandType::RecordMarker as i32,
             attributes: Some(command::Attributes::RecordMarkerCommandAttributes(
@@ -45,7 +46,15 @@ impl SideEffectMachine {
         }
     }
 
-    pub fn matches(&self, event: &HistoryEvent) -> bool {
+    fn describe(&self) -> String {
+        "RecordMarker(SideEffect)".to_string()
+    }
+
+    fn location(&self) -> Option<&'static Location<'static>> {
+        Some(self.location)
+    }
+
+    fn matches_command_event(&mut self, event: &HistoryEvent) -> bool {
         recorded_side_effect(event).is_some()
     }
 }

@@ -4,6 +4,7 @@
 //! |---------|--------------------------------------------|----------|
 //! | Created | `UpsertWorkflowSearchAttributes` (matched) | Recorded |
 
+use super::CommandMachine;
 use crate::payload::Payload;
 use crate::proto::command::{command, Command, UpsertWorkflowSearchAttributesCommandAttributes};
 use crate::proto::common::SearchAttributes;
@@ -17,18 +18,22 @@ pub(crate) struct UpsertMachine {
     pub location: &'static Location<'static>,
 }
 
-impl UpsertMachine {
-    pub fn command(&self) -> Command {
+impl CommandMachine for UpsertMachine {
+    fn command(&self) -> Command {
         upsert_command(self.fields.clone())
     }
 
-    pub fn describe(&self) -> String {
+    fn describe(&self) -> String {
         let mut names: Vec<&str> = self.fields.keys().map(String::as_str).collect();
         names.sort_unstable();
         format!("UpsertWorkflowSearchAttributes({})", names.join(", "))
     }
 
-    pub fn matches(&self, event: &HistoryEvent) -> bool {
+    fn location(&self) -> Option<&'static Location<'static>> {
+        Some(self.location)
+    }
+
+    fn matches_command_event(&mut self, event: &HistoryEvent) -> bool {
         event.event_type == EventType::UpsertWorkflowSearchAttributes as i32
     }
 }

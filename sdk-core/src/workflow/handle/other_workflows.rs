@@ -1,11 +1,14 @@
 //! Workflow code reaching other workflows: starting children, signalling and cancelling
 //! external workflows. The machines are in `machines::{child, external}`.
 
-use super::machines::child::{ChildMachine, ChildWorkflowRequest};
-use super::machines::external::{ExternalAction, ExternalMachine};
-use super::state::{Outgoing, RunHandle};
+use super::RunHandle;
 use crate::failure::Failure;
 use crate::payload::Payload;
+use crate::workflow::machines::child::ChildMachine;
+use crate::workflow::machines::external::{ExternalAction, ExternalMachine};
+use crate::workflow::machines::MachineId;
+use crate::workflow::options::ChildWorkflowRequest;
+use std::fmt;
 use std::panic::Location;
 use std::task::{Context, Poll};
 
@@ -27,14 +30,14 @@ impl RunHandle {
         };
         let mut state = self.0.borrow_mut();
         state.refuse_in_query("start a child workflow");
-        let mut machine = ChildMachine::new(request, workflow_id, &state.info.task_queue, location);
-        machine.shielded = state.shield_depth > 0;
-        let index = state.children.len();
-        state.children.push(machine);
-        state.outbox.push_back(Outgoing::StartChild(index));
-        if state.cancellation_applies() {
-            state.cancel_child(index);
-        }
+        let machine = ChildMachine::new(
+            request,
+            workflow_id,
+            &state.info.task_queue,
+            &state.info.namespace,
+            location,
+        );
+        let index = state.issue_cancellable(machine);
         ChildHandle {
             run: self.clone(),
             index,
@@ -80,15 +83,13 @@ impl RunHandle {
     ) -> ExternalHandle {
         let mut state = self.0.borrow_mut();
         state.refuse_in_query("signal or cancel another workflow");
-        let index = state.externals.len();
-        state.externals.push(ExternalMachine::new(
+        let index = state.commands.issue(ExternalMachine::new(
             action,
             workflow_id,
             run_id,
             false,
             location,
         ));
-        state.outbox.push_back(Outgoing::External(index));
         ExternalHandle {
             run: self.clone(),
             index,
@@ -97,7 +98,7 @@ impl RunHandle {
 }
 
 /// A child workflow started by the run: poll for its start and for its result, cancel it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ChildHandle {
     run: RunHandle,
     index: usize,
@@ -111,44 +112,42 @@ impl ChildHandle {
 
     /// The child's workflow id.
     pub fn workflow_id(&self) -> String {
-        self.run.0.borrow().children[self.index].workflow_id.clone()
+        self.run.0.borrow().commands.machines.children[self.index]
+            .workflow_id
+            .clone()
     }
 
     /// The child's run id, once it has started.
     pub fn run_id(&self) -> Option<String> {
-        self.run.0.borrow().children[self.index].run_id.clone()
+        self.run.0.borrow().commands.machines.children[self.index]
+            .run_id
+            .clone()
     }
 
     /// Ready with the child's run id once it started, or why it could not start.
     pub fn poll_start(&self, cx: &mut Context<'_>) -> Poll<Result<String, Failure>> {
         let mut state = self.run.0.borrow_mut();
-        let child = &mut state.children[self.index];
-        match &child.started {
-            Some(outcome) => Poll::Ready(outcome.clone()),
-            None => {
-                child.start_waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        state.commands.machines.children[self.index]
+            .started
+            .poll_cloned(cx)
     }
 
     /// Ready with the child's result once it closed.
     pub fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<Vec<Payload>, Failure>> {
         let mut state = self.run.0.borrow_mut();
-        let child = &mut state.children[self.index];
-        match &child.result {
-            Some(result) => Poll::Ready(result.clone()),
-            None => {
-                child.result_waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        state.commands.machines.children[self.index]
+            .result
+            .poll_cloned(cx)
     }
 
     /// Asks the child to cancel (withdraws its start if it was not sent yet). Its result then
     /// says how it ended.
     pub fn cancel(&self) {
-        self.run.0.borrow_mut().cancel_child(self.index);
+        self.run
+            .0
+            .borrow_mut()
+            .commands
+            .cancel::<ChildMachine>(self.index);
     }
 }
 
@@ -162,13 +161,16 @@ impl ExternalHandle {
     /// Ready once the server delivered it, or could not.
     pub fn poll_done(&self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
         let mut state = self.run.0.borrow_mut();
-        let external = &mut state.externals[self.index];
-        match &external.result {
-            Some(result) => Poll::Ready(result.clone()),
-            None => {
-                external.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        state.commands.machines.externals[self.index]
+            .result
+            .poll_cloned(cx)
+    }
+}
+
+impl fmt::Debug for ExternalHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ExternalHandle")
+            .field(&MachineId::External(self.index))
+            .finish()
     }
 }

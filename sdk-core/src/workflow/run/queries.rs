@@ -5,24 +5,27 @@
 //! A query is not in history: it is answered from the state the run has after processing a
 //! history, and must leave no trace.
 
-use super::definition::{HandlerError, HandlerKind, WorkflowFactory};
-use super::error::{TaskFailure, TaskFailureKind};
-use super::run::{is_command_event, RunContext, WorkflowRun};
+use super::{RunContext, WorkflowRun};
 use crate::failure::panic_message;
+use crate::history::events::is_command_event;
 use crate::payload::{self, Payload};
 use crate::proto::enums::EventType;
 use crate::proto::history::{HistoryEvent, WorkflowExecutionSignaledEventAttributes};
+use crate::workflow::definition::{HandlerError, HandlerKind, WorkflowFactory};
+use crate::workflow::error::{TaskFailure, TaskFailureKind};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 impl WorkflowRun {
     /// Applies a `WorkflowExecutionSignaled` event. A signal the workflow does not handle, or
-    /// whose input does not decode, is logged and dropped: the sender cannot be told, and
+    /// whose input does not decode, is dropped, and logged when it is `new` (not seen by an
+    /// earlier workflow task: a replay does not log it again): the sender cannot be told, and
     /// failing the task would only fail it again on every retry. A panicking handler is a bug in
     /// workflow code, and fails the task like any other panic in it.
     pub(super) fn deliver_signal(
         &mut self,
         event_id: i64,
         signal: &WorkflowExecutionSignaledEventAttributes,
+        new: bool,
     ) -> Result<(), TaskFailure> {
         let Some(handlers) = &self.handlers else {
             return Ok(());
@@ -32,6 +35,7 @@ impl WorkflowRun {
         match catch_unwind(AssertUnwindSafe(|| handlers.signal(name, input))) {
             // Waiters on the state are woken by the activation that always follows.
             Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) if !new => Ok(()),
             Ok(Err(error)) => {
                 let state = self.state.borrow();
                 tracing::warn!(
@@ -118,35 +122,17 @@ impl WorkflowRun {
     /// What the workflow is waiting on, one line each, with the workflow code location that
     /// started the wait. Rust futures keep no stack, so this is the closest useful answer.
     fn stack_trace(&self) -> String {
-        use super::machines::activity::ActivityState;
         let state = self.state.borrow();
-        let mut lines = Vec::new();
-        for activity in &state.activities {
-            if activity.state != ActivityState::Done && activity.result.is_none() {
-                lines.push(format!(
-                    "activity {} (id {}), scheduled at {}:{}",
-                    activity.activity_type,
-                    activity.activity_id,
-                    activity.location.file(),
-                    activity.location.line()
-                ));
-            }
-        }
-        for timer in &state.timers {
-            if timer.outcome.is_none() {
-                lines.push(format!(
-                    "timer {} ({:?}), started at {}:{}",
-                    timer.timer_id,
-                    timer.duration,
-                    timer.location.file(),
-                    timer.location.line()
-                ));
-            }
-        }
-        if !state.change_wakers.is_empty() {
+        let mut lines: Vec<String> = state
+            .commands
+            .machines
+            .iter()
+            .filter_map(|m| m.waiting_on())
+            .collect();
+        if !state.change_waiters.is_empty() {
             lines.push(format!(
                 "{} wait_until condition(s) on the workflow state",
-                state.change_wakers.len()
+                state.change_waiters.len()
             ));
         }
         if self.is_finished() {
