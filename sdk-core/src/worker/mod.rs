@@ -80,6 +80,8 @@ pub(crate) struct Shared {
     pub default_activity_options: ActivityOptions,
     /// Concurrency permits for activities; eager dispatch reserves from the same pool.
     pub activity_slots: Arc<Semaphore>,
+    /// The running activity attempts, for shutdown to cancel.
+    pub running_activities: crate::activity::RunningActivities,
 }
 
 impl Shared {
@@ -176,6 +178,7 @@ impl Worker {
             activities: self.activities,
             data: self.data,
             activity_slots: Arc::new(Semaphore::new(max_activities)),
+            running_activities: Default::default(),
         });
         let shutdown = self.shutdown;
         tracing::info!(

@@ -1,14 +1,15 @@
-//! Activity tasks: poll, run the activity (panics become failed attempts), answer.
+//! Activity tasks: poll, run the activity (panics become failed attempts), answer (see
+//! [`report`]).
+
+mod report;
 
 use super::{long_poll, poller, Shared, ShutdownHandle};
-use crate::activity::{ActivityContext, ActivityInfo, Heartbeater};
-use crate::failure::{panic_message, Failure};
-use crate::payload;
-use crate::proto::workflowservice::{
-    PollActivityTaskQueueRequest, PollActivityTaskQueueResponse,
-    RespondActivityTaskCanceledRequest, RespondActivityTaskCompletedRequest,
-    RespondActivityTaskFailedRequest,
+use crate::activity::{
+    heartbeat, ActivityContext, ActivityInfo, Attempt, CancelSignal, Heartbeater,
 };
+use crate::failure::{panic_message, Failure};
+use crate::payload::{self, Payload};
+use crate::proto::workflowservice::{PollActivityTaskQueueRequest, PollActivityTaskQueueResponse};
 use crate::workflow::list_or_none;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -91,16 +92,21 @@ pub(super) async fn run_activity(
     _permit: OwnedSemaphorePermit,
 ) {
     let info = info_of(&task, &shared.options.task_queue);
+    let cancel = Arc::new(CancelSignal::default());
+    // In the registry until the attempt has been reported, so that shutdown reaches it.
+    let _running = shared.running_activities.register(cancel.clone());
     let heartbeater = Heartbeater::new(
         shared.connection.clone(),
         task.task_token.clone(),
         info.heartbeat_timeout,
+        cancel.clone(),
     );
+    let attempt = Attempt::new(cancel.clone(), Some(heartbeater.clone()));
     let activity_type = info.activity_type.clone();
     let ctx = ActivityContext::new(
         info.clone(),
         payload::from_payloads(task.heartbeat_details.clone()),
-        Some(heartbeater.clone()),
+        attempt.clone(),
         shared.data.clone(),
     );
     let input = payload::from_payloads(task.input.clone());
@@ -118,17 +124,17 @@ pub(super) async fn run_activity(
             // The attempt runs as its own task: its wake-ups and panics stay its own, and it
             // can be aborted when its deadline passes (the server has timed it out by then, so
             // stopping the work is better than letting it run on unobserved).
-            let mut attempt = tokio::spawn(factory.execute(ctx, input));
+            let mut running = tokio::spawn(factory.execute(ctx, input));
             let remaining = info
                 .deadline()
                 .map(|d| d.duration_since(SystemTime::now()).unwrap_or_default());
             let outcome = match remaining {
                 Some(remaining) => tokio::select! {
                     biased;
-                    joined = &mut attempt => Some(joined),
+                    joined = &mut running => Some(joined),
                     _ = tokio::time::sleep(remaining) => None,
                 },
-                None => Some((&mut attempt).await),
+                None => Some((&mut running).await),
             };
             match outcome {
                 Some(Ok(result)) => result,
@@ -140,7 +146,7 @@ pub(super) async fn run_activity(
                     "Panic",
                 )),
                 None => {
-                    attempt.abort();
+                    running.abort();
                     heartbeater.finish();
                     tracing::warn!(
                         activity_type = %activity_type,
@@ -153,8 +159,19 @@ pub(super) async fn run_activity(
             }
         }
     };
-    heartbeater.finish();
-
+    let last = heartbeater.finish();
+    let completes_async = matches!(&result, Err(failure) if attempt.completes_async(failure));
+    if completes_async {
+        flush_heartbeat(
+            &shared,
+            &info,
+            last.unsent.then_some(last.details).flatten(),
+        )
+        .await;
+        tracing::debug!(activity_id = %info.activity_id, "activity will be completed asynchronously");
+        return;
+    }
+    let reason = cancel.reason();
     if let Err(failure) = &result {
         tracing::warn!(
             activity_type = %activity_type,
@@ -162,67 +179,25 @@ pub(super) async fn run_activity(
             workflow_id = %info.workflow_id,
             attempt = info.attempt,
             error = %failure,
+            cancellation = reason.map(tracing::field::display),
             "activity attempt failed"
         );
     }
-    let answered = match result {
-        Ok(output) => {
-            let request = RespondActivityTaskCompletedRequest {
-                task_token: task.task_token.clone(),
-                result: payload::to_payloads(output),
-                identity: shared.connection.identity().to_string(),
-                namespace: shared.connection.namespace().to_string(),
-                ..Default::default()
-            };
-            shared
-                .connection
-                .call("RespondActivityTaskCompleted", |mut svc| {
-                    let request = request.clone();
-                    async move { svc.respond_activity_task_completed(request).await }
-                })
-                .await
-                .map(drop)
-        }
-        // The workflow asked to cancel and the activity stopped: that is a cancellation, which
-        // the workflow waits for with `WaitCancellationCompleted`, not a failure to retry.
-        Err(_) if heartbeater.cancel_requested() => {
-            let request = RespondActivityTaskCanceledRequest {
-                task_token: task.task_token.clone(),
-                details: None,
-                identity: shared.connection.identity().to_string(),
-                namespace: shared.connection.namespace().to_string(),
-                ..Default::default()
-            };
-            shared
-                .connection
-                .call("RespondActivityTaskCanceled", |mut svc| {
-                    let request = request.clone();
-                    async move { svc.respond_activity_task_canceled(request).await }
-                })
-                .await
-                .map(drop)
-        }
-        Err(failure) => {
-            let request = RespondActivityTaskFailedRequest {
-                task_token: task.task_token.clone(),
-                failure: Some(failure.into_proto()),
-                identity: shared.connection.identity().to_string(),
-                namespace: shared.connection.namespace().to_string(),
-                ..Default::default()
-            };
-            shared
-                .connection
-                .call("RespondActivityTaskFailed", |mut svc| {
-                    let request = request.clone();
-                    async move { svc.respond_activity_task_failed(request).await }
-                })
-                .await
-                .map(drop)
-        }
-    };
-    if let Err(status) = answered {
+    let report = report::decide(result, reason, false, last.details);
+    if let Err(status) = report::send(&shared, &task.task_token, report).await {
         // NotFound: the attempt already timed out or the workflow is gone.
         tracing::warn!(%status, activity_id = %info.activity_id, "could not report activity result");
+    }
+}
+
+/// Sends details recorded but not yet sent by an activity that will be completed later: they
+/// are its progress, for a retry.
+async fn flush_heartbeat(shared: &Shared, info: &ActivityInfo, details: Option<Vec<Payload>>) {
+    let Some(details) = details else {
+        return;
+    };
+    if let Err(status) = heartbeat::send(&shared.connection, &info.task_token, details).await {
+        tracing::warn!(%status, activity_id = %info.activity_id, "could not send the last heartbeat");
     }
 }
 
