@@ -41,7 +41,9 @@ async fn wait_for_handout(workflow_id: &str) -> Handout {
 
 /// Hands its token and ids to the test and leaves the completion to a client.
 #[activity]
-async fn approve(ctx: ActivityContext, _request: String) -> Result<String, ActivityError> {
+async fn approve(ctx: ActivityContext, request: String) -> Result<String, ActivityError> {
+    // Progress recorded just before handing off still reaches the server.
+    ctx.heartbeat(&format!("handed out {request}"));
     let info = ctx.info();
     HANDOUTS
         .lock()
@@ -245,15 +247,22 @@ async fn a_client_heartbeats_by_id_and_learns_of_the_cancel_request() {
         &out.activity_id,
     ));
 
+    let details = || {
+        let handle = handle.clone();
+        async move {
+            let description = handle.describe().await.unwrap();
+            let pending = description.pending_activities.first()?;
+            pending.last_heartbeat_time?;
+            let details = pending.heartbeat_details.first()?;
+            Some(chronicle_core::payload::decode::<String>(details, "details").unwrap())
+        }
+    };
+    // What the worker's attempt recorded before it handed off...
+    let recorded = wait_for_some("the attempt's heartbeat", WAIT, details).await;
+    assert_eq!(recorded, "handed out slow");
+    // ...then the client's heartbeat.
     assert_eq!(activity.heartbeat(&"half way").await.unwrap(), None);
-    let description = handle.describe().await.unwrap();
-    let pending = &description.pending_activities[0];
-    assert_eq!(
-        chronicle_core::payload::decode::<String>(&pending.heartbeat_details[0], "details")
-            .unwrap(),
-        "half way"
-    );
-    assert!(pending.last_heartbeat_time.is_some());
+    assert_eq!(details().await.as_deref(), Some("half way"));
 
     // The workflow is canceled, and with it its activity: the next heartbeat says so.
     handle.cancel().await.unwrap();

@@ -161,18 +161,12 @@ pub(super) async fn run_activity(
     };
     let last = heartbeater.finish();
     let completes_async = matches!(&result, Err(failure) if attempt.completes_async(failure));
-    if completes_async {
-        flush_heartbeat(
-            &shared,
-            &info,
-            last.unsent.then_some(last.details).flatten(),
-        )
-        .await;
-        tracing::debug!(activity_id = %info.activity_id, "activity will be completed asynchronously");
-        return;
-    }
     let reason = cancel.reason();
-    if let Err(failure) = &result {
+    if completes_async {
+        let unsent = last.details.clone().filter(|_| last.unsent);
+        flush_heartbeat(&shared, &info, unsent).await;
+        tracing::debug!(activity_id = %info.activity_id, "activity will be completed asynchronously");
+    } else if let Err(failure) = &result {
         tracing::warn!(
             activity_type = %activity_type,
             activity_id = %info.activity_id,
@@ -183,7 +177,7 @@ pub(super) async fn run_activity(
             "activity attempt failed"
         );
     }
-    let report = report::decide(result, reason, false, last.details);
+    let report = report::decide(result, reason, completes_async, last.details);
     if let Err(status) = report::send(&shared, &task.task_token, report).await {
         // NotFound: the attempt already timed out or the workflow is gone.
         tracing::warn!(%status, activity_id = %info.activity_id, "could not report activity result");
