@@ -213,3 +213,62 @@ impl ActivityContext {
         self.data.get::<T>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::attempt::WILL_COMPLETE_ASYNC_TYPE;
+    use super::*;
+    use crate::failure::Failure;
+
+    fn info() -> ActivityInfo {
+        ActivityInfo {
+            activity_id: "1".into(),
+            activity_type: "charge".into(),
+            attempt: 1,
+            workflow_id: "wf".into(),
+            run_id: "run".into(),
+            workflow_type: "Billing".into(),
+            namespace: "default".into(),
+            task_queue: "q".into(),
+            scheduled_time: None,
+            current_attempt_scheduled_time: None,
+            started_time: None,
+            start_to_close_timeout: None,
+            schedule_to_close_timeout: None,
+            heartbeat_timeout: None,
+            task_token: vec![1, 2, 3],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_test_context_is_cancelled_with_the_reason_given() {
+        let ctx = ActivityContext::for_test(info());
+        assert_eq!(ctx.cancellation_reason(), None);
+        assert!(!ctx.is_cancel_requested());
+        let waiting = tokio::spawn({
+            let ctx = ctx.clone();
+            async move { ctx.cancelled().await }
+        });
+        assert!(ctx.cancel_for_test(CancellationReason::Reset));
+        assert!(!ctx.cancel_for_test(CancellationReason::Paused));
+        assert_eq!(waiting.await.unwrap(), CancellationReason::Reset);
+        assert_eq!(ctx.cancellation_reason(), Some(CancellationReason::Reset));
+        assert!(ctx.is_cancel_requested());
+        // Heartbeats without a server go nowhere, without failing.
+        ctx.heartbeat(&"progress");
+    }
+
+    #[test]
+    fn only_the_marker_after_the_call_hands_the_attempt_off() {
+        let ctx = ActivityContext::for_test(info());
+        let marker =
+            |e: WillCompleteAsync| Failure::application(e.to_string(), WILL_COMPLETE_ASYNC_TYPE);
+        let other = Failure::application("boom", "MyError");
+        // A failure of the marker's type alone is an ordinary failure.
+        let forged = Failure::application("x", WILL_COMPLETE_ASYNC_TYPE);
+        assert!(!ctx.attempt.completes_async(&forged));
+        let failure = marker(ctx.will_complete_async());
+        assert!(ctx.attempt.completes_async(&failure));
+        assert!(!ctx.attempt.completes_async(&other));
+    }
+}
