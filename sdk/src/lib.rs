@@ -31,7 +31,9 @@ pub mod testing;
 mod worker;
 mod workflow;
 
-pub use chronicle_core::activity::{ActivityContext, ActivityInfo};
+pub use chronicle_core::activity::{
+    ActivityContext, ActivityInfo, CancellationReason, WillCompleteAsync,
+};
 pub use chronicle_core::connection::{ConnectionOptions, RetryOptions};
 pub use chronicle_core::failure::{Failure, FailureKind};
 pub use chronicle_core::payload::PayloadError;

@@ -1,9 +1,21 @@
 //! Activities: what the activity worker needs to run one, and what the activity code sees.
 
+mod attempt;
+mod cancellation;
 mod context;
-mod heartbeat;
+pub(crate) mod heartbeat;
+mod running;
 
+pub use attempt::WillCompleteAsync;
+pub use cancellation::CancellationReason;
 pub use context::{ActivityContext, ActivityInfo, AppData};
+pub use heartbeat::{
+    DEFAULT_THROTTLE as DEFAULT_HEARTBEAT_THROTTLE, MAX_THROTTLE as MAX_HEARTBEAT_THROTTLE,
+};
+pub use running::RunningActivities;
+
+pub(crate) use attempt::Attempt;
+pub(crate) use cancellation::CancelSignal;
 pub(crate) use heartbeat::Heartbeater;
 
 use crate::failure::Failure;

@@ -90,6 +90,8 @@ pub(crate) struct Shared {
     pub instance_key: String,
     /// Which workflow task failures were already logged, so a failing task is logged once.
     pub task_failures: TaskFailureLog,
+    /// The running activity attempts, for shutdown to cancel.
+    pub running_activities: crate::activity::RunningActivities,
 }
 
 impl Shared {
@@ -195,6 +197,7 @@ impl Worker {
             activity_slots: Arc::new(Semaphore::new(max_activities)),
             instance_key: instance_key(),
             task_failures: TaskFailureLog::default(),
+            running_activities: Default::default(),
         });
         let shutdown = self.shutdown;
         tracing::info!(

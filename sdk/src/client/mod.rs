@@ -21,12 +21,14 @@
 //! # Ok(()) }
 //! ```
 
+mod activity_completion;
 mod describe;
 mod error;
 mod handle;
 mod messages;
 mod start;
 
+pub use activity_completion::{AsyncActivityHandle, AsyncActivityId};
 pub use describe::{ActivityState, PendingActivity, WorkflowDescription, WorkflowStatus};
 pub use error::{ClientError, WorkflowExecutionError};
 pub use handle::{Untyped, WorkflowHandle};
@@ -160,6 +162,18 @@ impl Client {
     /// ```
     pub fn untyped_handle(&self, workflow_id: impl Into<String>) -> WorkflowHandle<Untyped> {
         WorkflowHandle::new(self.conn.clone(), workflow_id.into(), None)
+    }
+
+    /// A handle to complete, fail, cancel or heartbeat an activity that returned
+    /// `ctx.will_complete_async()`, by task token (`Vec<u8>`) or [`AsyncActivityId::by_ids`].
+    ///
+    /// ```no_run
+    /// # async fn f(client: chronicle::Client, token: Vec<u8>) -> Result<(), chronicle::client::ClientError> {
+    /// client.async_activity(token).complete(&42).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn async_activity(&self, activity: impl Into<AsyncActivityId>) -> AsyncActivityHandle {
+        AsyncActivityHandle::new(self.conn.clone(), activity.into())
     }
 }
 

@@ -1,15 +1,16 @@
-//! Activity tasks: poll, run the activity (panics become failed attempts), answer.
+//! Activity tasks: poll, run the activity (panics become failed attempts), answer (see
+//! [`report`]).
+
+mod report;
 
 use super::poller::{self, PollerControl};
 use super::Shared;
-use crate::activity::{ActivityContext, ActivityInfo, Heartbeater};
-use crate::failure::{panic_message, Failure};
-use crate::payload;
-use crate::proto::workflowservice::{
-    PollActivityTaskQueueRequest, PollActivityTaskQueueResponse,
-    RespondActivityTaskCanceledRequest, RespondActivityTaskCompletedRequest,
-    RespondActivityTaskFailedRequest,
+use crate::activity::{
+    heartbeat, ActivityContext, ActivityInfo, Attempt, CancelSignal, Heartbeater,
 };
+use crate::failure::{panic_message, Failure};
+use crate::payload::{self, Payload};
+use crate::proto::workflowservice::{PollActivityTaskQueueRequest, PollActivityTaskQueueResponse};
 use crate::proto::WorkflowServiceClient;
 use crate::text::list_or_none;
 use std::sync::Arc;
@@ -90,16 +91,21 @@ pub(super) async fn run_activity(
     _permit: OwnedSemaphorePermit,
 ) {
     let info = info_of(&task, &shared.options.task_queue);
+    let cancel = Arc::new(CancelSignal::default());
+    // In the registry until the attempt has been reported, so that shutdown reaches it.
+    let _running = shared.running_activities.register(cancel.clone());
     let heartbeater = Heartbeater::new(
         shared.connection.clone(),
         task.task_token.clone(),
         info.heartbeat_timeout,
+        cancel.clone(),
     );
+    let attempt = Attempt::new(cancel.clone(), Some(heartbeater.clone()));
     let activity_type = info.activity_type.clone();
     let ctx = ActivityContext::new(
         info.clone(),
         payload::from_payloads(task.heartbeat_details.clone()),
-        Some(heartbeater.clone()),
+        attempt.clone(),
         shared.data.clone(),
     );
     let input = payload::from_payloads(task.input.clone());
@@ -117,17 +123,17 @@ pub(super) async fn run_activity(
             // The attempt runs as its own task: its wake-ups and panics stay its own, and it
             // can be aborted when its deadline passes (the server has timed it out by then, so
             // stopping the work is better than letting it run on unobserved).
-            let mut attempt = tokio::spawn(factory.execute(ctx, input));
+            let mut running = tokio::spawn(factory.execute(ctx, input));
             let remaining = info
                 .deadline()
                 .map(|d| d.duration_since(SystemTime::now()).unwrap_or_default());
             let outcome = match remaining {
                 Some(remaining) => tokio::select! {
                     biased;
-                    joined = &mut attempt => Some(joined),
+                    joined = &mut running => Some(joined),
                     _ = tokio::time::sleep(remaining) => None,
                 },
-                None => Some((&mut attempt).await),
+                None => Some((&mut running).await),
             };
             match outcome {
                 Some(Ok(result)) => result,
@@ -139,7 +145,7 @@ pub(super) async fn run_activity(
                     "Panic",
                 )),
                 None => {
-                    attempt.abort();
+                    running.abort();
                     heartbeater.finish();
                     tracing::warn!(
                         activity_type = %activity_type,
@@ -152,76 +158,39 @@ pub(super) async fn run_activity(
             }
         }
     };
-    heartbeater.finish();
-
-    if let Err(failure) = &result {
+    let last = heartbeater.finish();
+    let completes_async = matches!(&result, Err(failure) if attempt.completes_async(failure));
+    let reason = cancel.reason();
+    if completes_async {
+        let unsent = last.details.clone().filter(|_| last.unsent);
+        flush_heartbeat(&shared, &info, unsent).await;
+        tracing::debug!(activity_id = %info.activity_id, "activity will be completed asynchronously");
+    } else if let Err(failure) = &result {
         tracing::warn!(
             activity_type = %activity_type,
             activity_id = %info.activity_id,
             workflow_id = %info.workflow_id,
             attempt = info.attempt,
             error = %failure,
+            cancellation = reason.map(tracing::field::display),
             "activity attempt failed"
         );
     }
-    let answered = match result {
-        Ok(output) => {
-            let request = RespondActivityTaskCompletedRequest {
-                task_token: task.task_token.clone(),
-                result: payload::to_payloads(output),
-                identity: shared.connection.identity().to_string(),
-                namespace: shared.connection.namespace().to_string(),
-                ..Default::default()
-            };
-            shared
-                .connection
-                .call("RespondActivityTaskCompleted", |mut svc| {
-                    let request = request.clone();
-                    async move { svc.respond_activity_task_completed(request).await }
-                })
-                .await
-                .map(drop)
-        }
-        // The workflow asked to cancel and the activity stopped: that is a cancellation, which
-        // the workflow waits for with `WaitCancellationCompleted`, not a failure to retry.
-        Err(_) if heartbeater.cancel_requested() => {
-            let request = RespondActivityTaskCanceledRequest {
-                task_token: task.task_token.clone(),
-                details: None,
-                identity: shared.connection.identity().to_string(),
-                namespace: shared.connection.namespace().to_string(),
-                ..Default::default()
-            };
-            shared
-                .connection
-                .call("RespondActivityTaskCanceled", |mut svc| {
-                    let request = request.clone();
-                    async move { svc.respond_activity_task_canceled(request).await }
-                })
-                .await
-                .map(drop)
-        }
-        Err(failure) => {
-            let request = RespondActivityTaskFailedRequest {
-                task_token: task.task_token.clone(),
-                failure: Some(failure.into_proto()),
-                identity: shared.connection.identity().to_string(),
-                namespace: shared.connection.namespace().to_string(),
-                ..Default::default()
-            };
-            shared
-                .connection
-                .call("RespondActivityTaskFailed", |mut svc| {
-                    let request = request.clone();
-                    async move { svc.respond_activity_task_failed(request).await }
-                })
-                .await
-                .map(drop)
-        }
-    };
-    if let Err(status) = answered {
+    let report = report::decide(result, reason, completes_async, last.details);
+    if let Err(status) = report::send(&shared, &task.task_token, report, info.deadline()).await {
         // NotFound: the attempt already timed out or the workflow is gone.
         tracing::warn!(%status, activity_id = %info.activity_id, "could not report activity result");
+    }
+}
+
+/// Sends details recorded but not yet sent by an activity that will be completed later: they
+/// are its progress, for a retry.
+async fn flush_heartbeat(shared: &Shared, info: &ActivityInfo, details: Option<Vec<Payload>>) {
+    let Some(details) = details else {
+        return;
+    };
+    if let Err(status) = heartbeat::send(&shared.connection, &info.task_token, details).await {
+        tracing::warn!(%status, activity_id = %info.activity_id, "could not send the last heartbeat");
     }
 }
 
@@ -254,4 +223,8 @@ mod tests {
 }
 
 /// Cancels the activity attempts still running (the shutdown grace period is over).
-pub(super) fn cancel_running(_shared: &Shared) {}
+pub(super) fn cancel_running(shared: &Shared) {
+    shared
+        .running_activities
+        .cancel_all(crate::activity::CancellationReason::WorkerShutdown);
+}
