@@ -109,7 +109,13 @@ impl WorkflowRun {
             )));
         };
         let start_time = event_time(first);
-        let info = WorkflowInfo::from_started(started, start_time, &context);
+        let info = WorkflowInfo::from_started(
+            started,
+            start_time,
+            context.workflow_id,
+            context.run_id,
+            context.namespace,
+        );
         let seed_source = [
             &started.original_execution_run_id,
             &started.first_execution_run_id,
