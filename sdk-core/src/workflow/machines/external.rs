@@ -289,16 +289,19 @@ mod tests {
         )
     }
 
+    /// The initiated event and whether it matches, then events with whether each is accepted;
+    /// the final state and outcome (`Some(true)` delivered, `Some(false)` failed).
+    type Row = (
+        HistoryEvent,
+        bool,
+        Vec<(HistoryEvent, bool)>,
+        ExternalState,
+        Option<bool>,
+    );
+
     #[test]
     fn transitions_follow_the_table() {
-        // (initiated event, then events with whether each is accepted; final state, outcome)
-        let table: Vec<(
-            HistoryEvent,
-            bool,
-            Vec<(HistoryEvent, bool)>,
-            ExternalState,
-            Option<bool>,
-        )> = vec![
+        let table: Vec<Row> = vec![
             (
                 initiated("ping", "other"),
                 true,
