@@ -5,8 +5,8 @@
 //! replay of recorded histories (the history may end anywhere).
 //!
 //! [`WorkflowRun`]'s impl is split by idea: this file walks the history and activates the
-//! code; [`matching`] pairs command events with the commands the code issued; [`routing`]
-//! takes every other event to the machine it reports on; [`queries`] has what reaches the run
+//! code; `matching` pairs command events with the commands the code issued; `routing`
+//! takes every other event to the machine it reports on; `queries` has what reaches the run
 //! from outside its workflow function (signals, queries, the built-in queries).
 
 mod matching;
