@@ -1,7 +1,7 @@
 //! The engine behind Chronicle.
 //!
 //! Data flows one way: Temporal server → [`worker`] pollers → [`workflow::run`] (history matched
-//! against the commands the code issues) → [`workflow::executor`] (your async fn) → commands →
+//! against the commands the code issues) → `workflow::executor` (your async fn) → commands →
 //! `RespondWorkflowTaskCompleted`. Activities take the short road: poller → your async fn →
 //! `RespondActivityTask*`.
 //!

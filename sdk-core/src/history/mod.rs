@@ -10,6 +10,9 @@
 //! * [`History::from_proto_bytes`] / [`History::to_proto_bytes`]: the binary protobuf form;
 //! * [`History::from_proto`] / [`History::to_proto`]: the generated message.
 //!
+//! [`events`] holds facts about single events (names, descriptions, which event an event reports
+//! on); `builder` (tests, or the `test-kit` feature) writes histories by hand.
+//!
 //! The JSON mapping is not written by hand: it is driven by the descriptors Temporal's protos
 //! were compiled from (see [`json`]), so every event type, present and future, is covered.
 //!

@@ -1,6 +1,5 @@
 //! What a run knows about itself: [`WorkflowInfo`], read from the run's first event.
 
-use super::run::RunContext;
 use crate::payload::Payload;
 use crate::proto::history::WorkflowExecutionStartedEventAttributes;
 use std::collections::HashMap;
@@ -41,22 +40,24 @@ pub struct WorkflowInfo {
 }
 
 impl WorkflowInfo {
-    /// The facts the run's `WorkflowExecutionStarted` records, with the ids and namespace of
-    /// `context`.
+    /// The facts the run's `WorkflowExecutionStarted` records, with the run's ids and
+    /// namespace, which the event does not hold.
     pub(crate) fn from_started(
         started: &WorkflowExecutionStartedEventAttributes,
         start_time: SystemTime,
-        context: &RunContext,
+        workflow_id: String,
+        run_id: String,
+        namespace: String,
     ) -> Self {
         Self {
-            workflow_id: context.workflow_id.clone(),
-            run_id: context.run_id.clone(),
+            workflow_id,
+            run_id,
             workflow_type: started
                 .workflow_type
                 .as_ref()
                 .map(|t| t.name.clone())
                 .unwrap_or_default(),
-            namespace: context.namespace.clone(),
+            namespace,
             task_queue: started
                 .task_queue
                 .as_ref()

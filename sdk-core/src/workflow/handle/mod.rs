@@ -81,8 +81,8 @@ impl RunHandle {
         self.0.borrow_mut().change_waiters.wake_all();
     }
 
-    /// Whether the code should take the patched path for `patch_id`; see
-    /// [`machines::patch`](super::machines::patch) for the rules. `deprecated` is
+    /// Whether the code should take the patched path for `patch_id`; the rules are in the
+    /// patch machine's docs (`workflow/machines/patch.rs`). `deprecated` is
     /// `deprecate_patch`: the patch is applied everywhere and only its marker remains.
     #[track_caller]
     pub fn patched(&self, patch_id: &str, deprecated: bool) -> bool {

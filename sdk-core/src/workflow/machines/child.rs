@@ -354,3 +354,6 @@ impl Cancellable for ChildMachine {
         self.shielded = true;
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -128,3 +128,65 @@ fn continue_as_new(next: &ContinueAsNew) -> ContinueAsNewWorkflowExecutionComman
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::failure::Failure;
+    use crate::history::builder::event;
+    use crate::proto::history::{
+        WorkflowExecutionCanceledEventAttributes, WorkflowExecutionCompletedEventAttributes,
+        WorkflowExecutionContinuedAsNewEventAttributes, WorkflowExecutionFailedEventAttributes,
+    };
+
+    #[test]
+    fn each_exit_matches_only_its_own_event_and_expects_nothing_after() {
+        let events = [
+            event(
+                9,
+                Attributes::WorkflowExecutionCompletedEventAttributes(
+                    WorkflowExecutionCompletedEventAttributes::default(),
+                ),
+            ),
+            event(
+                9,
+                Attributes::WorkflowExecutionFailedEventAttributes(
+                    WorkflowExecutionFailedEventAttributes::default(),
+                ),
+            ),
+            event(
+                9,
+                Attributes::WorkflowExecutionContinuedAsNewEventAttributes(
+                    WorkflowExecutionContinuedAsNewEventAttributes::default(),
+                ),
+            ),
+            event(
+                9,
+                Attributes::WorkflowExecutionCanceledEventAttributes(
+                    WorkflowExecutionCanceledEventAttributes::default(),
+                ),
+            ),
+        ];
+        let exits = [
+            WorkflowExit::Completed(vec![]),
+            WorkflowExit::Failed(Failure::application("boom", "E")),
+            WorkflowExit::ContinuedAsNew(Box::default()),
+            WorkflowExit::Canceled,
+        ];
+        for (i, exit) in exits.into_iter().enumerate() {
+            let mut machine = CompletionMachine::new(exit);
+            for (j, e) in events.iter().enumerate() {
+                assert_eq!(
+                    machine.matches_command_event(e),
+                    i == j,
+                    "exit {i}, event {j}"
+                );
+            }
+            let message = machine.on_event(&events[i]).err().map(|f| f.to_string());
+            assert!(
+                message.is_some_and(|m| m.contains("is not expected")),
+                "exit {i}: a recorded completion takes no events"
+            );
+        }
+    }
+}

@@ -211,3 +211,172 @@ impl CommandMachine for ExternalMachine {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::builder::event;
+    use crate::proto::history::{
+        ExternalWorkflowExecutionCancelRequestedEventAttributes,
+        ExternalWorkflowExecutionSignaledEventAttributes,
+        SignalExternalWorkflowExecutionFailedEventAttributes,
+        SignalExternalWorkflowExecutionInitiatedEventAttributes,
+    };
+
+    fn signal() -> ExternalMachine {
+        let action = ExternalAction::Signal {
+            name: "ping".into(),
+            input: vec![],
+        };
+        ExternalMachine::new(
+            action,
+            "other".into(),
+            String::new(),
+            false,
+            Location::caller(),
+        )
+    }
+
+    fn initiated(name: &str, workflow_id: &str) -> HistoryEvent {
+        event(
+            5,
+            Attributes::SignalExternalWorkflowExecutionInitiatedEventAttributes(
+                SignalExternalWorkflowExecutionInitiatedEventAttributes {
+                    signal_name: name.into(),
+                    workflow_execution: Some(WorkflowExecution {
+                        workflow_id: workflow_id.into(),
+                        run_id: String::new(),
+                    }),
+                    ..Default::default()
+                },
+            ),
+        )
+    }
+
+    fn signaled() -> HistoryEvent {
+        event(
+            6,
+            Attributes::ExternalWorkflowExecutionSignaledEventAttributes(
+                ExternalWorkflowExecutionSignaledEventAttributes {
+                    initiated_event_id: 5,
+                    ..Default::default()
+                },
+            ),
+        )
+    }
+
+    fn failed() -> HistoryEvent {
+        event(
+            6,
+            Attributes::SignalExternalWorkflowExecutionFailedEventAttributes(
+                SignalExternalWorkflowExecutionFailedEventAttributes {
+                    initiated_event_id: 5,
+                    ..Default::default()
+                },
+            ),
+        )
+    }
+
+    fn cancel_requested() -> HistoryEvent {
+        event(
+            6,
+            Attributes::ExternalWorkflowExecutionCancelRequestedEventAttributes(
+                ExternalWorkflowExecutionCancelRequestedEventAttributes {
+                    initiated_event_id: 5,
+                    ..Default::default()
+                },
+            ),
+        )
+    }
+
+    /// The initiated event and whether it matches, then events with whether each is accepted;
+    /// the final state and outcome (`Some(true)` delivered, `Some(false)` failed).
+    type Row = (
+        HistoryEvent,
+        bool,
+        Vec<(HistoryEvent, bool)>,
+        ExternalState,
+        Option<bool>,
+    );
+
+    #[test]
+    fn transitions_follow_the_table() {
+        let table: Vec<Row> = vec![
+            (
+                initiated("ping", "other"),
+                true,
+                vec![],
+                ExternalState::Initiated,
+                None,
+            ),
+            (
+                initiated("ping", "other"),
+                true,
+                vec![(signaled(), true)],
+                ExternalState::Done,
+                Some(true),
+            ),
+            (
+                initiated("ping", "other"),
+                true,
+                vec![(failed(), true)],
+                ExternalState::Done,
+                Some(false),
+            ),
+            // Not in the table: rejected.
+            (
+                initiated("pong", "other"),
+                false,
+                vec![],
+                ExternalState::Created,
+                None,
+            ),
+            (
+                initiated("ping", "else"),
+                false,
+                vec![(signaled(), false)],
+                ExternalState::Created,
+                None,
+            ),
+            (
+                initiated("ping", "other"),
+                true,
+                vec![(cancel_requested(), false)],
+                ExternalState::Initiated,
+                None,
+            ),
+            (
+                initiated("ping", "other"),
+                true,
+                vec![(signaled(), true), (signaled(), false)],
+                ExternalState::Done,
+                Some(true),
+            ),
+        ];
+        for (i, (init, matches, events, state, outcome)) in table.into_iter().enumerate() {
+            let mut m = signal();
+            assert_eq!(m.matches_command_event(&init), matches, "row {i}");
+            for (j, (e, ok)) in events.into_iter().enumerate() {
+                assert_eq!(m.on_event(&e).is_ok(), ok, "row {i} event {j}");
+            }
+            let got = m.result.peek().map(|r| r.is_ok());
+            assert_eq!((m.state, got), (state, outcome), "row {i}");
+        }
+    }
+
+    #[test]
+    fn a_pending_signal_is_listed_and_a_child_cancel_request_is_not() {
+        let m = signal();
+        assert!(m
+            .waiting_on()
+            .is_some_and(|w| w.contains("signal \"ping\" to workflow other")));
+        let request = ExternalMachine::new(
+            ExternalAction::Cancel,
+            "kid".into(),
+            String::new(),
+            true,
+            Location::caller(),
+        );
+        assert_eq!(request.waiting_on(), None);
+    }
+}

@@ -48,7 +48,11 @@ pub(crate) trait CommandMachine {
     /// Applies a later event reporting on this machine's command. The default, for machines
     /// that expect none, rejects every event.
     fn on_event(&mut self, event: &HistoryEvent) -> Result<Effects, TaskFailure> {
-        Err(unexpected(event, &self.describe(), "recorded"))
+        Err(unexpected(
+            event,
+            &self.describe(),
+            format_args!("Recorded"),
+        ))
     }
 
     /// What workflow code is waiting on here, for the `__stack_trace` query; `None` when

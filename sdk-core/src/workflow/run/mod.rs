@@ -5,8 +5,8 @@
 //! replay of recorded histories (the history may end anywhere).
 //!
 //! [`WorkflowRun`]'s impl is split by idea: this file walks the history and activates the
-//! code; [`matching`] pairs command events with the commands the code issued; [`routing`]
-//! takes every other event to the machine it reports on; [`queries`] has what reaches the run
+//! code; `matching` pairs command events with the commands the code issued; `routing`
+//! takes every other event to the machine it reports on; `queries` has what reaches the run
 //! from outside its workflow function (signals, queries, the built-in queries).
 
 mod matching;
@@ -109,7 +109,13 @@ impl WorkflowRun {
             )));
         };
         let start_time = event_time(first);
-        let info = WorkflowInfo::from_started(started, start_time, &context);
+        let info = WorkflowInfo::from_started(
+            started,
+            start_time,
+            context.workflow_id,
+            context.run_id,
+            context.namespace,
+        );
         let seed_source = [
             &started.original_execution_run_id,
             &started.first_execution_run_id,
