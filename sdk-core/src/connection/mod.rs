@@ -138,7 +138,9 @@ impl Connection {
     {
         let mut retry = 0;
         loop {
-            match f(self.service.clone()).await {
+            match crate::telemetry::observe_request(rpc, self.namespace(), f(self.service.clone()))
+                .await
+            {
                 Ok(response) => return Ok(response.into_inner()),
                 Err(status)
                     if is_transient(&status) && retry + 1 < self.options.retry.max_attempts =>

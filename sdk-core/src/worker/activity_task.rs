@@ -90,6 +90,7 @@ pub(super) async fn run_activity(
     task: PollActivityTaskQueueResponse,
     _permit: OwnedSemaphorePermit,
 ) {
+    let metrics = crate::telemetry::ActivityMetrics::start(&shared.telemetry, &task);
     let info = info_of(&task, &shared.options.task_queue);
     let heartbeater = Heartbeater::new(
         shared.connection.clone(),
@@ -154,6 +155,7 @@ pub(super) async fn run_activity(
         }
     };
     heartbeater.finish();
+    metrics.outcome(&result, heartbeater.cancel_requested());
 
     if let Err(failure) = &result {
         tracing::warn!(

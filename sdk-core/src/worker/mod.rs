@@ -5,6 +5,7 @@
 //! server. Shutdown stops the pollers, then waits (bounded) for the handlers to finish.
 
 mod activity_task;
+mod heartbeat;
 mod poller;
 mod shutdown;
 mod workflow_task;
@@ -42,6 +43,8 @@ pub struct WorkerOptions {
     /// Most activities one workflow task may ask the server to hand straight back to this
     /// worker (eager dispatch, saving a poll each); 0 turns it off.
     pub max_eager_activities_per_task: usize,
+    /// Logging fallback, Prometheus endpoint and worker heartbeats.
+    pub telemetry: crate::telemetry::TelemetryOptions,
 }
 
 impl WorkerOptions {
@@ -56,6 +59,7 @@ impl WorkerOptions {
             shutdown_timeout: Duration::from_secs(30),
             default_activity_start_to_close: Duration::from_secs(60),
             max_eager_activities_per_task: 3,
+            telemetry: Default::default(),
         }
     }
 }
@@ -80,6 +84,7 @@ pub(crate) struct Shared {
     pub default_activity_options: ActivityOptions,
     /// Concurrency permits for activities; eager dispatch reserves from the same pool.
     pub activity_slots: Arc<Semaphore>,
+    pub telemetry: Arc<crate::telemetry::WorkerMetrics>,
 }
 
 impl Shared {
@@ -151,6 +156,7 @@ impl Worker {
 
     /// Like [`run`](Self::run), also shutting down when `signal` completes (e.g. ctrl-c).
     pub async fn run_until(self, signal: impl Future<Output = ()>) -> Result<(), WorkerError> {
+        crate::telemetry::install_fallback_logging(&self.options.telemetry);
         if self.workflows.is_empty() && self.activities.is_empty() {
             return Err(WorkerError::NothingRegistered(self.options.task_queue));
         }
@@ -166,6 +172,10 @@ impl Worker {
         }
         let max_activities = o.max_concurrent_activities;
         let shared = Arc::new(Shared {
+            telemetry: Arc::new(crate::telemetry::WorkerMetrics::new(
+                self.connection.namespace(),
+                &self.options.task_queue,
+            )),
             default_activity_options: ActivityOptions {
                 start_to_close: Some(o.default_activity_start_to_close),
                 ..Default::default()
@@ -187,6 +197,7 @@ impl Worker {
 
         let workflow_slots = Arc::new(Semaphore::new(shared.options.max_concurrent_workflow_tasks));
         let activity_slots = shared.activity_slots.clone();
+        let _telemetry = heartbeat::start(&shared, &workflow_slots, &shutdown)?;
         let mut pollers = tokio::task::JoinSet::new();
         if !shared.workflows.is_empty() {
             for _ in 0..shared.options.workflow_pollers {

@@ -37,7 +37,7 @@ pub(super) async fn poll_loop<T, P, PF, H, HF>(
             _ = shutdown.requested() => return,
         };
         let polled = tokio::select! {
-            r = poll(shared.clone()) => r,
+            r = crate::telemetry::observe_poll(&shared.telemetry, kind, poll(shared.clone())) => r,
             _ = shutdown.requested() => return,
         };
         match polled {

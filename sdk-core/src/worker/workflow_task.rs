@@ -23,7 +23,7 @@ use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
-const SDK_NAME: &str = "chronicle-rust";
+use crate::telemetry::SDK_NAME;
 
 pub(super) async fn poll_loop(
     shared: Arc<Shared>,
@@ -84,6 +84,8 @@ async fn answer_task(
     execution: &WorkflowExecution,
     workflow_type: &str,
 ) -> Result<(), tonic::Status> {
+    let metrics =
+        crate::telemetry::WorkflowTaskMetrics::start(&shared.telemetry, &task, workflow_type);
     let events = fetch_history(shared, &mut task, execution).await?;
     let factory = shared.workflows.get(workflow_type).cloned();
     let context = RunContext {
@@ -125,9 +127,11 @@ async fn answer_task(
     };
     match outcome {
         Ok((completion, query_results)) => {
+            metrics.processed(&completion.commands);
             respond_completed(shared, &task, completion, query_results).await
         }
         Err(failure) => {
+            metrics.failed(&failure);
             tracing::error!(
                 workflow_id = %execution.workflow_id,
                 run_id = %execution.run_id,
@@ -234,7 +238,7 @@ async fn respond_completed(
         .then(|| WorkflowTaskCompletedMetadata {
             core_used_flags: USED_CORE_FLAGS.to_vec(),
             sdk_name: SDK_NAME.to_string(),
-            sdk_version: env!("CARGO_PKG_VERSION").to_string(),
+            sdk_version: crate::telemetry::SDK_VERSION.to_string(),
             ..Default::default()
         });
     let mut commands = completion.commands;
