@@ -53,7 +53,7 @@ pub use worker::{ShutdownHandle, Worker, WorkerError, WorkerOptions};
 pub use workflow::{
     ActivityCall, ActivityFuture, Cancelled, ChildResult, ChildStart, ChildWorkflow,
     ChildWorkflowCall, ExternalOperation, ExternalWorkflow, NonCancellable, Timer, WaitUntil,
-    WaitUntilTimeout, WorkflowContext,
+    WaitUntilTimeout, WorkflowContext, WorkflowLogger, WORKFLOW_LOG_TARGET,
 };
 
 /// Everything a workflow or activity module usually needs.

@@ -32,6 +32,8 @@ pub fn install_fallback_logging(options: &TelemetryOptions) -> bool {
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(fallback_filter(rust_log.as_deref()))
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal, not for log files and collectors.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .finish();
     // Losing a race with another thread setting one is fine: that one wins.
     tracing::subscriber::set_global_default(subscriber).is_ok()
