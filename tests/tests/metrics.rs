@@ -364,3 +364,18 @@ async fn worker_exports_temporal_sdk_metrics_to_prometheus() {
     );
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn a_taken_metrics_port_stops_the_worker_with_a_clear_error() {
+    let client = client().await;
+    // Another program's socket on the port the worker is told to use.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap();
+    let worker = Worker::new(&client, unique_task_queue("metrics-taken"))
+        .register_activity(compose_greeting)
+        .configure(|o| o.telemetry.prometheus_address = Some(address));
+    let error = worker.run().await.expect_err("the port is taken");
+    let message = error.to_string();
+    assert!(message.contains(&address.to_string()), "{message}");
+    assert!(message.contains("Prometheus"), "{message}");
+}

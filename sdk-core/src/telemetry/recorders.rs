@@ -594,6 +594,63 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn polls_count_by_outcome_and_pollers_in_flight() {
+        let worker = WorkerMetrics::new("ns", "polls-unit-test");
+        let metrics = Metrics::global();
+        let labels = ["ns", "polls-unit-test"];
+        let empty = async { Ok::<Option<u8>, Status>(None) };
+        observe_poll(&worker, "workflow", empty).await.unwrap();
+        observe_poll(&worker, "activity", async { Ok::<_, Status>(None::<u8>) })
+            .await
+            .unwrap();
+        observe_poll(&worker, "activity", async { Ok::<_, Status>(Some(1u8)) })
+            .await
+            .unwrap();
+        let failed = async { Err::<Option<u8>, _>(Status::unavailable("down")) };
+        assert!(observe_poll(&worker, "workflow", failed).await.is_err());
+        assert_eq!(metrics.wft_poll_empty.with_label_values(&labels).get(), 1);
+        assert_eq!(metrics.wft_poll_succeed.with_label_values(&labels).get(), 0);
+        assert_eq!(
+            metrics
+                .activity_poll_no_task
+                .with_label_values(&labels)
+                .get(),
+            1
+        );
+        assert!(worker.last_task(TaskKind::Activity).is_some());
+        assert!(worker.last_task(TaskKind::Workflow).is_none());
+        let failures = metrics.long_request_failure.with_label_values(&[
+            "ns",
+            "PollWorkflowTaskQueue",
+            "UNAVAILABLE",
+        ]);
+        assert_eq!(failures.get(), 1);
+        assert_eq!(
+            metrics
+                .long_request
+                .with_label_values(&["ns", "PollActivityTaskQueue"])
+                .get(),
+            2
+        );
+
+        // A poll in flight is counted until it returns or is dropped (shutdown).
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let pending = observe_poll(&worker, "workflow", async move {
+            let _ = released.await;
+            Ok::<Option<u8>, Status>(None)
+        });
+        let mut pending = Box::pin(pending);
+        assert!(futures::poll!(&mut pending).is_pending());
+        assert_eq!(worker.pollers(TaskKind::Workflow), 1);
+        let gauge = ["ns", "polls-unit-test", "workflow_task"];
+        assert_eq!(metrics.num_pollers.with_label_values(&gauge).get(), 1);
+        drop(pending);
+        drop(release);
+        assert_eq!(worker.pollers(TaskKind::Workflow), 0);
+        assert_eq!(metrics.num_pollers.with_label_values(&gauge).get(), 0);
+    }
+
     #[test]
     fn slot_gauges_read_the_live_pools() {
         let available = IntGaugeVec::new(
