@@ -81,6 +81,14 @@ pub(crate) struct WorkerMetrics {
 }
 
 impl WorkerMetrics {
+    /// The metrics of a worker about to run with `options` over `connection`.
+    pub(crate) fn shared(
+        connection: &crate::Connection,
+        options: &crate::worker::WorkerOptions,
+    ) -> Arc<Self> {
+        Arc::new(Self::new(connection.namespace(), &options.task_queue))
+    }
+
     pub(crate) fn new(namespace: &str, task_queue: &str) -> Self {
         Self {
             namespace: namespace.to_string(),

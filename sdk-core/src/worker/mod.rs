@@ -172,10 +172,7 @@ impl Worker {
         }
         let max_activities = o.max_concurrent_activities;
         let shared = Arc::new(Shared {
-            telemetry: Arc::new(crate::telemetry::WorkerMetrics::new(
-                self.connection.namespace(),
-                &self.options.task_queue,
-            )),
+            telemetry: crate::telemetry::WorkerMetrics::shared(&self.connection, &self.options),
             default_activity_options: ActivityOptions {
                 start_to_close: Some(o.default_activity_start_to_close),
                 ..Default::default()
