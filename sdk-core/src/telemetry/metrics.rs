@@ -7,7 +7,7 @@
 //! All workers and clients of a process record into one registry ([`registry`]); workers
 //! tell their series apart by the `namespace` and `task_queue` labels.
 
-use super::recorders::SlotGauges;
+use super::slots::SlotGauges;
 use prometheus::core::Collector;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 use std::sync::OnceLock;

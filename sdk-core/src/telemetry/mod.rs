@@ -27,14 +27,16 @@ mod logging;
 pub mod metrics;
 mod prometheus_server;
 mod recorders;
+mod slots;
 
 pub use logging::{fallback_filter, install_fallback_logging, DEFAULT_LOG_FILTER};
 pub use metrics::{registry, Metrics};
 pub use prometheus_server::serve_prometheus;
 pub(crate) use recorders::{
-    observe_poll, observe_request, random_key, ActivityMetrics, SlotSource, TaskCounts, TaskKind,
+    observe_poll, observe_request, random_key, ActivityMetrics, TaskCounts, TaskKind,
     WorkerMetrics, WorkflowTaskMetrics,
 };
+pub(crate) use slots::SlotSource;
 
 use std::net::SocketAddr;
 use std::time::Duration;
