@@ -16,6 +16,7 @@ pub mod payload;
 pub mod proto;
 pub mod retry_policy;
 pub mod search_attributes;
+pub mod telemetry;
 pub mod text;
 pub mod worker;
 pub mod workflow;

@@ -55,7 +55,7 @@ pub use worker::{shutdown_signal, ShutdownHandle, Worker, WorkerError, WorkerOpt
 pub use workflow::{
     ActivityCall, ActivityFuture, Cancelled, ChildResult, ChildStart, ChildWorkflow,
     ChildWorkflowCall, ExternalOperation, ExternalWorkflow, NonCancellable, Timer, WaitUntil,
-    WaitUntilTimeout, WorkflowContext,
+    WaitUntilTimeout, WorkflowContext, WorkflowLogger, WORKFLOW_LOG_TARGET,
 };
 
 /// Everything a workflow or activity module usually needs.

@@ -244,19 +244,20 @@ impl Connection {
     {
         let mut attempts = retry::Attempts::new(&self.options.retry, call);
         loop {
-            let status = match attempt().await {
-                Ok(response) => {
-                    if attempts.retries() > 0 {
-                        tracing::debug!(
-                            rpc,
-                            retries = attempts.retries(),
-                            "succeeded after retrying"
-                        );
+            let status =
+                match crate::telemetry::observe_request(rpc, self.namespace(), attempt()).await {
+                    Ok(response) => {
+                        if attempts.retries() > 0 {
+                            tracing::debug!(
+                                rpc,
+                                retries = attempts.retries(),
+                                "succeeded after retrying"
+                            );
+                        }
+                        return Ok(response.into_inner());
                     }
-                    return Ok(response.into_inner());
-                }
-                Err(status) => retry::deadline_as_such(status),
-            };
+                    Err(status) => retry::deadline_as_such(status),
+                };
             let Some(delay) = attempts.next_delay(&status) else {
                 return Err(status);
             };

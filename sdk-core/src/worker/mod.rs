@@ -5,6 +5,7 @@
 //! server. Shutdown stops the pollers, then waits (bounded) for the handlers to finish.
 
 mod activity_task;
+mod heartbeat;
 mod poller;
 mod shutdown;
 mod task_failures;
@@ -47,6 +48,8 @@ pub struct WorkerOptions {
     /// Most activities one workflow task may ask the server to hand straight back to this
     /// worker (eager dispatch, saving a poll each); 0 turns it off.
     pub max_eager_activities_per_task: usize,
+    /// Logging fallback, Prometheus endpoint and worker heartbeats.
+    pub telemetry: crate::telemetry::TelemetryOptions,
 }
 
 impl WorkerOptions {
@@ -61,6 +64,7 @@ impl WorkerOptions {
             shutdown_timeout: Duration::from_secs(30),
             default_activity_start_to_close: Duration::from_secs(60),
             max_eager_activities_per_task: 3,
+            telemetry: Default::default(),
         }
     }
 }
@@ -85,13 +89,12 @@ pub(crate) struct Shared {
     pub default_activity_options: ActivityOptions,
     /// Concurrency permits for activities; eager dispatch reserves from the same pool.
     pub activity_slots: Arc<Semaphore>,
-    /// Names this worker process's pollers to the server, which ends their outstanding polls
-    /// when the worker calls `ShutdownWorker` with it.
-    pub instance_key: String,
     /// Which workflow task failures were already logged, so a failing task is logged once.
     pub task_failures: TaskFailureLog,
     /// The running activity attempts, for shutdown to cancel.
     pub running_activities: crate::activity::RunningActivities,
+    /// The worker's metrics.
+    pub telemetry: Arc<crate::telemetry::WorkerMetrics>,
 }
 
 impl Shared {
@@ -170,6 +173,7 @@ impl Worker {
     ///    finish and report;
     /// 3. activities still running then are cancelled, and get a moment to report that.
     pub async fn run_until(self, signal: impl Future<Output = ()>) -> Result<(), WorkerError> {
+        crate::telemetry::install_fallback_logging(&self.options.telemetry);
         if self.workflows.is_empty() && self.activities.is_empty() {
             return Err(WorkerError::NothingRegistered(self.options.task_queue));
         }
@@ -185,6 +189,7 @@ impl Worker {
         }
         let max_activities = o.max_concurrent_activities;
         let shared = Arc::new(Shared {
+            telemetry: crate::telemetry::WorkerMetrics::shared(&self.connection, &self.options),
             default_activity_options: ActivityOptions {
                 start_to_close: Some(o.default_activity_start_to_close),
                 ..Default::default()
@@ -195,7 +200,6 @@ impl Worker {
             activities: self.activities,
             data: self.data,
             activity_slots: Arc::new(Semaphore::new(max_activities)),
-            instance_key: instance_key(),
             task_failures: TaskFailureLog::default(),
             running_activities: Default::default(),
         });
@@ -211,6 +215,7 @@ impl Worker {
         let workflow_slots = Arc::new(Semaphore::new(shared.options.max_concurrent_workflow_tasks));
         let activity_slots = shared.activity_slots.clone();
         let control = PollerControl::new(shutdown.clone());
+        let _telemetry = heartbeat::start(&shared, &workflow_slots, &shutdown)?;
         let mut pollers = tokio::task::JoinSet::new();
         if !shared.workflows.is_empty() {
             for _ in 0..shared.options.workflow_pollers {
@@ -305,7 +310,8 @@ async fn shutdown_worker(shared: &Shared) {
         namespace: shared.connection.namespace().to_string(),
         identity: shared.connection.identity().to_string(),
         reason: "graceful shutdown".to_string(),
-        worker_instance_key: shared.instance_key.clone(),
+        // Names this worker's polls, which the server then ends.
+        worker_instance_key: shared.telemetry.instance_key.clone(),
         task_queue: shared.options.task_queue.clone(),
         task_queue_types: vec![
             TaskQueueType::Workflow as i32,
@@ -327,18 +333,4 @@ async fn shutdown_worker(shared: &Shared) {
     if let Err(status) = answered {
         tracing::debug!(%status, "ShutdownWorker failed; outstanding polls end by themselves");
     }
-}
-
-/// A key unique to this worker: the process id, the time and the standard library's random
-/// hasher keys.
-fn instance_key() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(nanos);
-    hasher.write_u32(std::process::id());
-    format!("chronicle-{}-{:016x}", std::process::id(), hasher.finish())
 }

@@ -98,13 +98,17 @@ pub(super) async fn poll_loop<Req, T, P, PF, H, HF>(
         };
         let mut poll = tonic::Request::new(request.clone());
         poll.set_timeout(LONG_POLL_TIMEOUT);
+        let polled = async {
+            let task = rpc(shared.connection.raw(), poll).await?.into_inner();
+            Ok((!task.task_token().is_empty()).then_some(task))
+        };
         let polled = tokio::select! {
-            polled = rpc(shared.connection.raw(), poll) => polled,
+            polled = crate::telemetry::observe_poll(&shared.telemetry, kind, polled) => polled,
             _ = control.aborted() => return,
         };
-        match polled.map(tonic::Response::into_inner) {
-            Ok(task) if task.task_token().is_empty() => failures = 0,
-            Ok(task) => {
+        match polled {
+            Ok(None) => failures = 0,
+            Ok(Some(task)) => {
                 failures = 0;
                 tokio::spawn(handle(shared.clone(), task, permit));
             }

@@ -30,14 +30,14 @@ use tokio::time::Instant;
 use tonic::transport::Channel;
 use tracing::Instrument;
 
-const SDK_NAME: &str = "chronicle-rust";
+use crate::telemetry::SDK_NAME;
 
 pub(super) async fn poll_loop(shared: Arc<Shared>, slots: Arc<Semaphore>, control: PollerControl) {
     let request = PollWorkflowTaskQueueRequest {
         namespace: shared.connection.namespace().to_string(),
         task_queue: Some(poller::task_queue(&shared)),
         identity: shared.connection.identity().to_string(),
-        worker_instance_key: shared.instance_key.clone(),
+        worker_instance_key: shared.telemetry.instance_key.clone(),
         ..Default::default()
     };
     let rpc = |mut svc: WorkflowServiceClient<Channel>, request| async move {
@@ -89,6 +89,8 @@ async fn answer_task(
     workflow_type: &str,
     received: Instant,
 ) -> Result<(), tonic::Status> {
+    let metrics =
+        crate::telemetry::WorkflowTaskMetrics::start(&shared.telemetry, &task, workflow_type);
     // Until the task's first page says otherwise, the server's default task timeout.
     let deadline = received + DEFAULT_TASK_TIMEOUT;
     let events = fetch_history(shared, &mut task, execution, deadline).await?;
@@ -135,10 +137,12 @@ async fn answer_task(
     };
     match outcome {
         Ok((completion, query_results)) => {
+            metrics.processed(&completion.commands);
             shared.task_failures.forget(&execution.run_id);
             respond_completed(shared, &task, completion, query_results, deadline).await
         }
         Err(failure) => {
+            metrics.failed(&failure);
             let message = failure.to_string();
             if shared.task_failures.is_new(&execution.run_id, &message) {
                 tracing::error!(
@@ -286,7 +290,7 @@ async fn respond_completed(
         .then(|| WorkflowTaskCompletedMetadata {
             core_used_flags: USED_CORE_FLAGS.to_vec(),
             sdk_name: SDK_NAME.to_string(),
-            sdk_version: env!("CARGO_PKG_VERSION").to_string(),
+            sdk_version: crate::telemetry::SDK_VERSION.to_string(),
             ..Default::default()
         });
     let mut commands = completion.commands;

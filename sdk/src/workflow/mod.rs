@@ -13,12 +13,14 @@ use std::time::{Duration, SystemTime};
 
 mod activity;
 mod children;
+mod log;
 mod waiting;
 
 pub use activity::{ActivityCall, ActivityFuture};
 pub use children::{
     ChildResult, ChildStart, ChildWorkflow, ChildWorkflowCall, ExternalOperation, ExternalWorkflow,
 };
+pub use log::{WorkflowLogger, WORKFLOW_LOG_TARGET};
 pub use waiting::{Cancelled, NonCancellable, Timer, WaitUntil, WaitUntilTimeout};
 
 /// The workflow's window on the world: activities, timers, time, and its own state `W`.
@@ -108,6 +110,11 @@ impl<W> WorkflowContext<W> {
     /// Whether the code is re-running recorded history (e.g. to skip logging).
     pub fn is_replaying(&self) -> bool {
         self.run.is_replaying()
+    }
+
+    /// A logger that is quiet while the run replays history (see [`WorkflowLogger`]).
+    pub fn log(&self) -> WorkflowLogger {
+        WorkflowLogger::new(self.run.clone())
     }
 
     /// Calls an activity; set options on the returned call, then `.await` it.

@@ -23,7 +23,7 @@ pub(super) async fn poll_loop(shared: Arc<Shared>, slots: Arc<Semaphore>, contro
         namespace: shared.connection.namespace().to_string(),
         task_queue: Some(poller::task_queue(&shared)),
         identity: shared.connection.identity().to_string(),
-        worker_instance_key: shared.instance_key.clone(),
+        worker_instance_key: shared.telemetry.instance_key.clone(),
         ..Default::default()
     };
     let rpc = |mut svc: WorkflowServiceClient<Channel>, request| async move {
@@ -90,6 +90,7 @@ pub(super) async fn run_activity(
     task: PollActivityTaskQueueResponse,
     _permit: OwnedSemaphorePermit,
 ) {
+    let metrics = crate::telemetry::ActivityMetrics::start(&shared.telemetry, &task);
     let info = info_of(&task, &shared.options.task_queue);
     let cancel = Arc::new(CancelSignal::default());
     // In the registry until the attempt has been reported, so that shutdown reaches it.
@@ -161,6 +162,13 @@ pub(super) async fn run_activity(
     let last = heartbeater.finish();
     let completes_async = matches!(&result, Err(failure) if attempt.completes_async(failure));
     let reason = cancel.reason();
+    metrics.outcome(
+        &result,
+        matches!(
+            reason,
+            Some(crate::activity::CancellationReason::CancelRequested)
+        ),
+    );
     if completes_async {
         let unsent = last.details.clone().filter(|_| last.unsent);
         flush_heartbeat(&shared, &info, unsent).await;
