@@ -24,6 +24,8 @@
 //! the server and deletes its database when the test binary exits in any way (normal end, panic,
 //! abort, signal).
 
+pub mod secure;
+
 use chronicle::testing::{DevServer, DevServerOptions};
 use chronicle_core::ConnectionOptions;
 use std::future::Future;
