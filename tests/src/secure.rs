@@ -94,7 +94,11 @@ impl TestPki {
 
     /// A server certificate valid for `names` (DNS names or IP addresses).
     pub fn issue_server(&self, names: &[&str]) -> anyhow::Result<IssuedCert> {
-        self.issue(names, "chronicle test server", ExtendedKeyUsagePurpose::ServerAuth)
+        self.issue(
+            names,
+            "chronicle test server",
+            ExtendedKeyUsagePurpose::ServerAuth,
+        )
     }
 
     /// A client certificate for mutual TLS.
@@ -110,7 +114,9 @@ impl TestPki {
     ) -> anyhow::Result<IssuedCert> {
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let mut params = CertificateParams::new(names)?;
-        params.distinguished_name.push(DnType::CommonName, common_name);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
         params.extended_key_usages = vec![usage];
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         let key = KeyPair::generate()?;
@@ -236,8 +242,8 @@ fn server_config(server: &IssuedCert, guard: &Guard) -> anyhow::Result<ServerCon
     let certs = CertificateDer::pem_slice_iter(server.cert_pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()?;
     let key = PrivateKeyDer::from_pem_slice(server.key_pem.as_bytes())?;
-    let builder =
-        ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
     let builder = match guard {
         Guard::ClientCert(ca) => {
             let mut roots = RootCertStore::empty();
@@ -311,7 +317,10 @@ fn grpc_error(code: u32, message: &str) -> Response<ProxyBody> {
         .boxed();
     let mut response = Response::new(body);
     let headers = response.headers_mut();
-    headers.insert("content-type", hyper::header::HeaderValue::from_static("application/grpc"));
+    headers.insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/grpc"),
+    );
     headers.insert("grpc-status", hyper::header::HeaderValue::from(code));
     if let Ok(message) = hyper::header::HeaderValue::from_str(message) {
         headers.insert("grpc-message", message);

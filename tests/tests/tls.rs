@@ -180,9 +180,12 @@ async fn mutual_tls_runs_a_workflow_and_rejects_clients_without_a_valid_certific
     let dir = tempfile::tempdir().unwrap();
     let (cert_path, key_path) = client.write(dir.path(), "worker-1").unwrap();
     assert_eq!(
-        greet(options(&endpoint, ca().client_cert_files(&cert_path, &key_path)))
-            .await
-            .unwrap(),
+        greet(options(
+            &endpoint,
+            ca().client_cert_files(&cert_path, &key_path)
+        ))
+        .await
+        .unwrap(),
         "Hello, TLS!"
     );
 
@@ -190,7 +193,12 @@ async fn mutual_tls_runs_a_workflow_and_rejects_clients_without_a_valid_certific
     // No client certificate.
     assert_fails(
         first_call(options(&endpoint, ca())).await,
-        &["CertificateRequired", "certificate required", "HandshakeFailure", "transport"],
+        &[
+            "CertificateRequired",
+            "certificate required",
+            "HandshakeFailure",
+            "transport",
+        ],
     );
     // A certificate from a CA the server does not accept.
     let stranger: IssuedCert = TestPki::new("stranger CA")
@@ -203,7 +211,13 @@ async fn mutual_tls_runs_a_workflow_and_rejects_clients_without_a_valid_certific
             ca().client_cert_pem(stranger.cert_pem.clone(), stranger.key_pem.clone()),
         ))
         .await,
-        &["UnknownCA", "unknown ca", "BadCertificate", "DecryptError", "transport"],
+        &[
+            "UnknownCA",
+            "unknown ca",
+            "BadCertificate",
+            "DecryptError",
+            "transport",
+        ],
     );
     assert!(
         endpoint.handshake_failures() > before,
@@ -261,7 +275,10 @@ async fn api_key_runs_a_workflow_and_wrong_or_missing_keys_are_unauthenticated()
         endpoint.last_header("temporal-namespace").as_deref(),
         Some("default")
     );
-    assert_eq!(endpoint.last_header("x-chronicle-test").as_deref(), Some("yes"));
+    assert_eq!(
+        endpoint.last_header("x-chronicle-test").as_deref(),
+        Some("yes")
+    );
 
     let tls_with = |mut options: ConnectionOptions| {
         options.tls = Tls::Enabled(TlsOptions::new().server_ca_cert_pem(pki.ca_pem()));
@@ -280,7 +297,10 @@ async fn api_key_runs_a_workflow_and_wrong_or_missing_keys_are_unauthenticated()
 
     // With an API key and no TLS settings, TLS is on (with the default roots): the test CA is
     // not among them, so the handshake fails rather than sending the key in plaintext.
-    assert_fails(first_call(with_key(Some("k-right"))).await, &["UnknownIssuer"]);
+    assert_fails(
+        first_call(with_key(Some("k-right"))).await,
+        &["UnknownIssuer"],
+    );
 }
 
 /// The built `hello` example (built here if needed, into this test's target directory).
@@ -316,11 +336,17 @@ async fn hello_binary() -> PathBuf {
             build.env_remove(name.as_ref());
         }
     }
-    if profile_dir.file_name().is_some_and(|name| name == "release") {
+    if profile_dir
+        .file_name()
+        .is_some_and(|name| name == "release")
+    {
         build.arg("--release");
     }
     let status = build.status().await.expect("run cargo build");
-    assert!(status.success(), "cargo build -p examples --bin hello failed");
+    assert!(
+        status.success(),
+        "cargo build -p examples --bin hello failed"
+    );
     profile_dir.join(format!("hello{}", std::env::consts::EXE_SUFFIX))
 }
 
@@ -334,7 +360,10 @@ async fn run_hello(binary: &PathBuf, env: &[(&str, String)]) -> String {
         }
     }
     command
-        .env("TEMPORAL_CONFIG_FILE", "/nonexistent/chronicle-test/temporal.toml")
+        .env(
+            "TEMPORAL_CONFIG_FILE",
+            "/nonexistent/chronicle-test/temporal.toml",
+        )
         .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);

@@ -74,11 +74,13 @@ mod tests {
 
     #[test]
     fn a_kept_configuration_error_is_returned() {
-        let mut options = ConnectionOptions::default();
-        options.config_error = Some(crate::connection::ConfigError::InvalidBool {
-            name: "TEMPORAL_TLS".to_string(),
-            value: "maybe".to_string(),
-        });
+        let options = ConnectionOptions {
+            config_error: Some(crate::connection::ConfigError::InvalidBool {
+                name: "TEMPORAL_TLS".to_string(),
+                value: "maybe".to_string(),
+            }),
+            ..ConnectionOptions::default()
+        };
         let error = endpoint(&options).err().map(|e| e.to_string());
         assert!(
             error.as_deref().is_some_and(|e| e.contains("TEMPORAL_TLS")),

@@ -278,6 +278,9 @@ fn default_config_file(vars: &BTreeMap<String, String>) -> Option<PathBuf> {
     Some(dir.join("temporalio").join("temporal.toml"))
 }
 
+/// Picks one text field of [`TlsSettings`].
+type TlsField = fn(&mut TlsSettings) -> &mut Option<String>;
+
 fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" => Ok(true),
@@ -306,7 +309,7 @@ impl Profile {
             let on = parse_bool(TLS_ENV, value)?;
             self.tls.get_or_insert_with(TlsSettings::default).disabled = Some(!on);
         }
-        let fields: [(&str, fn(&mut TlsSettings) -> &mut Option<String>); 7] = [
+        let fields: [(&str, TlsField); 7] = [
             (TLS_CLIENT_CERT_PATH_ENV, |t| &mut t.client_cert_path),
             (TLS_CLIENT_CERT_DATA_ENV, |t| &mut t.client_cert_data),
             (TLS_CLIENT_KEY_PATH_ENV, |t| &mut t.client_key_path),

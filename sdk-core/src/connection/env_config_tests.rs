@@ -11,7 +11,10 @@ fn file(text: &str) -> tempfile::NamedTempFile {
     file
 }
 
-fn load_with(config: &tempfile::NamedTempFile, vars: &[(&str, &str)]) -> Result<ConnectionOptions, ConfigError> {
+fn load_with(
+    config: &tempfile::NamedTempFile,
+    vars: &[(&str, &str)],
+) -> Result<ConnectionOptions, ConfigError> {
     let path = config.path().to_string_lossy().to_string();
     ConnectionOptions::try_from_vars(
         vars.iter()
@@ -70,7 +73,10 @@ fn the_default_profile_is_read_from_the_file() {
     let options = load_with(&config, &[]).expect("valid config");
     assert_eq!(options.address, "file-host:7233");
     assert_eq!(options.namespace, "file-ns");
-    assert_eq!(options.api_key.as_ref().map(ApiKey::secret), Some("file-key"));
+    assert_eq!(
+        options.api_key.as_ref().map(ApiKey::secret),
+        Some("file-key")
+    );
     // An API key without TLS settings: TLS is decided (on) at connect time.
     assert!(matches!(options.tls, Tls::Auto));
     assert_eq!(options.headers["x-team"], "from-file");
@@ -95,7 +101,10 @@ fn environment_variables_win_over_the_file() {
     .expect("valid config");
     assert_eq!(options.address, "env-host:7233");
     assert_eq!(options.namespace, "env-ns");
-    assert_eq!(options.api_key.as_ref().map(ApiKey::secret), Some("env-key"));
+    assert_eq!(
+        options.api_key.as_ref().map(ApiKey::secret),
+        Some("env-key")
+    );
     assert_eq!(options.headers["x-team"], "from-env");
     assert_eq!(options.headers["extra"], "e");
     assert!(!options.headers.contains_key("removed-by-env"));
@@ -117,7 +126,10 @@ fn a_profile_is_chosen_by_name_case_insensitively() {
 
     let plain = load_with(&config, &[("TEMPORAL_PROFILE", "plain")]).expect("valid config");
     assert_eq!(plain.address, "plain:7233");
-    assert!(matches!(plain.tls, Tls::Disabled), "tls = false wins over the API key");
+    assert!(
+        matches!(plain.tls, Tls::Disabled),
+        "tls = false wins over the API key"
+    );
 }
 
 #[test]
@@ -152,9 +164,18 @@ fn tls_variables_override_the_profile_and_turn_tls_on() {
 fn client_certificate_and_ca_can_be_given_as_pem_text() {
     let options = ConnectionOptions::try_from_vars([
         (CONFIG_FILE_ENV, "/nonexistent/t.toml"),
-        ("TEMPORAL_TLS_CLIENT_CERT_DATA", "-----BEGIN CERTIFICATE-----"),
-        ("TEMPORAL_TLS_CLIENT_KEY_DATA", "-----BEGIN PRIVATE KEY-----"),
-        ("TEMPORAL_TLS_SERVER_CA_CERT_DATA", "-----BEGIN CERTIFICATE-----"),
+        (
+            "TEMPORAL_TLS_CLIENT_CERT_DATA",
+            "-----BEGIN CERTIFICATE-----",
+        ),
+        (
+            "TEMPORAL_TLS_CLIENT_KEY_DATA",
+            "-----BEGIN PRIVATE KEY-----",
+        ),
+        (
+            "TEMPORAL_TLS_SERVER_CA_CERT_DATA",
+            "-----BEGIN CERTIFICATE-----",
+        ),
     ])
     .expect("valid config");
     let tls = tls_options(&options);
@@ -181,20 +202,34 @@ fn invalid_configurations_are_errors() {
     ));
     let broken = file("[profile.default\naddress = 1");
     let error = load_with(&broken, &[]).err();
-    assert!(matches!(error, Some(ConfigError::Parse { .. })), "{error:?}");
+    assert!(
+        matches!(error, Some(ConfigError::Parse { .. })),
+        "{error:?}"
+    );
     let wrong_type = file("[profile.default]\naddress = 7233\n");
-    assert!(matches!(load_with(&wrong_type, &[]), Err(ConfigError::Parse { .. })));
+    assert!(matches!(
+        load_with(&wrong_type, &[]),
+        Err(ConfigError::Parse { .. })
+    ));
     let half = file("[profile.default.tls]\nclient_cert_path = \"c.pem\"\n");
     assert!(matches!(
         load_with(&half, &[]),
         Err(ConfigError::IncompleteClientCertificate { .. })
     ));
-    let both = file("[profile.default.tls]\nserver_ca_cert_path = \"a\"\nserver_ca_cert_data = \"b\"\n");
-    assert!(matches!(load_with(&both, &[]), Err(ConfigError::Conflict { .. })));
+    let both =
+        file("[profile.default.tls]\nserver_ca_cert_path = \"a\"\nserver_ca_cert_data = \"b\"\n");
+    assert!(matches!(
+        load_with(&both, &[]),
+        Err(ConfigError::Conflict { .. })
+    ));
     let empty = file("");
-    let error = load_with(&empty, &[("TEMPORAL_TLS", "yes")]).err().map(|e| e.to_string());
+    let error = load_with(&empty, &[("TEMPORAL_TLS", "yes")])
+        .err()
+        .map(|e| e.to_string());
     assert!(
-        error.as_deref().is_some_and(|e| e.contains("TEMPORAL_TLS=\"yes\"")),
+        error
+            .as_deref()
+            .is_some_and(|e| e.contains("TEMPORAL_TLS=\"yes\"")),
         "{error:?}"
     );
 }

@@ -42,29 +42,37 @@ impl RequestHeaders {
             let key = AsciiMetadataKey::from_bytes(name.as_bytes()).map_err(|_| {
                 ConfigError::InvalidHeader {
                     name: name.to_string(),
-                    reason: "not a valid ASCII header name (binary `-bin` headers are not supported)"
-                        .to_string(),
+                    reason:
+                        "not a valid ASCII header name (binary `-bin` headers are not supported)"
+                            .to_string(),
                 }
             })?;
-            let mut value = AsciiMetadataValue::try_from(value).map_err(|_| {
-                ConfigError::InvalidHeader {
+            let mut value =
+                AsciiMetadataValue::try_from(value).map_err(|_| ConfigError::InvalidHeader {
                     name: name.to_string(),
                     reason: "the value is not printable ASCII".to_string(),
-                }
-            })?;
+                })?;
             value.set_sensitive(sensitive);
-            headers.retain(|(existing, _)| existing != &key);
+            headers.retain(|(existing, _)| *existing != key);
             headers.push((key, value));
             Ok(())
         };
         for (name, value) in &options.headers {
             put(&normalize_header_name(name), value, false)?;
         }
-        if !options.headers.keys().any(|name| normalize_header_name(name) == NAMESPACE_HEADER) {
+        if !options
+            .headers
+            .keys()
+            .any(|name| normalize_header_name(name) == NAMESPACE_HEADER)
+        {
             put(NAMESPACE_HEADER, &options.namespace, false)?;
         }
         if let Some(key) = &options.api_key {
-            put(AUTHORIZATION_HEADER, &format!("Bearer {}", key.secret()), true)?;
+            put(
+                AUTHORIZATION_HEADER,
+                &format!("Bearer {}", key.secret()),
+                true,
+            )?;
         }
         Ok(Self {
             headers: headers.into(),
@@ -78,7 +86,10 @@ impl RequestHeaders {
 }
 
 impl Interceptor for RequestHeaders {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         let metadata = request.metadata_mut();
         for (key, value) in self.headers.iter() {
             if !metadata.contains_key(key) {
@@ -135,7 +146,9 @@ mod tests {
         let metadata = sent(&options);
         assert!(metadata.get("authorization").is_none());
         assert_eq!(
-            metadata.get("temporal-namespace").and_then(|v| v.to_str().ok()),
+            metadata
+                .get("temporal-namespace")
+                .and_then(|v| v.to_str().ok()),
             Some("routed")
         );
     }
@@ -144,11 +157,16 @@ mod tests {
     fn invalid_headers_are_rejected_with_their_name() {
         let bad_value = ConnectionOptions::default().header("x-ok", "line\nbreak");
         let error = RequestHeaders::new(&bad_value).err().map(|e| e.to_string());
-        assert!(error.as_deref().is_some_and(|e| e.contains("x-ok")), "{error:?}");
+        assert!(
+            error.as_deref().is_some_and(|e| e.contains("x-ok")),
+            "{error:?}"
+        );
         let bad_name = ConnectionOptions::default().header("bad name", "v");
         assert!(RequestHeaders::new(&bad_name).is_err());
-        let mut key = ConnectionOptions::default();
-        key.api_key = Some(ApiKey::new("pasted\nwith a newline"));
+        let key = ConnectionOptions {
+            api_key: Some(ApiKey::new("pasted\nwith a newline")),
+            ..ConnectionOptions::default()
+        };
         assert!(RequestHeaders::new(&key).is_err());
     }
 

@@ -18,8 +18,7 @@ mod tls;
 
 pub use env_config::ConfigError;
 pub use headers::{
-    normalize_header_name, RequestHeaders, WorkflowService, AUTHORIZATION_HEADER,
-    NAMESPACE_HEADER,
+    normalize_header_name, RequestHeaders, WorkflowService, AUTHORIZATION_HEADER, NAMESPACE_HEADER,
 };
 pub use options::{
     ApiKey, ConnectionOptions, ADDRESS_ENV, DEFAULT_ADDRESS, DEFAULT_NAMESPACE, NAMESPACE_ENV,

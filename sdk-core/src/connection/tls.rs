@@ -173,9 +173,8 @@ impl TlsOptions {
     ) -> Result<(ClientTlsConfig, Arc<dyn ServerCertVerifier>), TlsError> {
         let mut config = ClientTlsConfig::new().timeout(HANDSHAKE_TIMEOUT);
         if let Some(name) = &self.server_name {
-            ServerName::try_from(name.as_str()).map_err(|_| TlsError::InvalidServerName {
-                name: name.clone(),
-            })?;
+            ServerName::try_from(name.as_str())
+                .map_err(|_| TlsError::InvalidServerName { name: name.clone() })?;
             config = config.domain_name(name.clone());
         }
         if let Some(client) = &self.client_cert {
