@@ -32,6 +32,7 @@ mod worker;
 mod workflow;
 
 pub use chronicle_core::activity::{ActivityContext, ActivityInfo};
+pub use chronicle_core::connection::{ConfigError, Tls, TlsOptions};
 pub use chronicle_core::connection::{ConnectionOptions, RetryOptions};
 pub use chronicle_core::failure::{Failure, FailureKind};
 pub use chronicle_core::payload::PayloadError;

@@ -442,8 +442,6 @@ async fn the_hello_example_runs_through_each_endpoint_by_environment_alone() {
         &[
             ("TEMPORAL_CONFIG_FILE", config.to_string_lossy().to_string()),
             ("TEMPORAL_PROFILE", "secure".to_string()),
-            // The example starts a dev server unless TEMPORAL_ADDRESS is set.
-            ("TEMPORAL_ADDRESS", mtls.address()),
         ],
     )
     .await;
