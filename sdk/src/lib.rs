@@ -34,6 +34,7 @@ mod workflow;
 pub use chronicle_core::activity::{
     ActivityContext, ActivityInfo, CancellationReason, WillCompleteAsync,
 };
+pub use chronicle_core::connection::{ConfigError, Tls, TlsOptions};
 pub use chronicle_core::connection::{ConnectionOptions, RetryOptions};
 pub use chronicle_core::failure::{Failure, FailureKind};
 pub use chronicle_core::payload::PayloadError;

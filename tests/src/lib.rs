@@ -25,6 +25,7 @@
 //! abort, signal).
 
 pub mod proxy;
+pub mod secure;
 pub mod workloads;
 
 use chronicle::testing::{DevServer, DevServerOptions};

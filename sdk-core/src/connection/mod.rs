@@ -7,16 +7,24 @@ use crate::proto::WorkflowServiceClient;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tonic::transport::{Channel, Endpoint};
 use tonic::Status;
 
+mod endpoint;
+pub mod env_config;
+mod headers;
 mod options;
 mod retry;
+mod tls;
 
+pub use env_config::ConfigError;
+pub use headers::{
+    normalize_header_name, RequestHeaders, WorkflowService, AUTHORIZATION_HEADER, NAMESPACE_HEADER,
+};
 pub use options::{
-    ConnectionOptions, ADDRESS_ENV, DEFAULT_ADDRESS, DEFAULT_NAMESPACE, NAMESPACE_ENV,
+    ApiKey, ConnectionOptions, ADDRESS_ENV, DEFAULT_ADDRESS, DEFAULT_NAMESPACE, NAMESPACE_ENV,
 };
 pub use retry::{is_transient, CallOptions, RetryOptions, RetryUntil};
+pub use tls::{ClientCertificate, PemSource, Tls, TlsError, TlsOptions};
 
 /// Connecting failed.
 #[derive(Debug, thiserror::Error)]
@@ -39,12 +47,18 @@ pub enum ConnectionError {
         #[source]
         source: tonic::transport::Error,
     },
+    /// The TLS settings could not be applied (an unreadable or invalid certificate or key).
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The environment configuration or a header is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 /// A connection to one namespace of a Temporal frontend.
 #[derive(Clone)]
 pub struct Connection {
-    service: WorkflowServiceClient<Channel>,
+    service: WorkflowService,
     options: Arc<ConnectionOptions>,
 }
 
@@ -60,20 +74,8 @@ impl std::fmt::Debug for Connection {
 impl Connection {
     /// Connects, retrying while the server is unreachable for up to the retry budget.
     pub async fn connect(options: ConnectionOptions) -> Result<Self, ConnectionError> {
-        let uri = if options.address.contains("://") {
-            options.address.clone()
-        } else {
-            format!("http://{}", options.address)
-        };
-        let endpoint = Endpoint::from_shared(uri)
-            .map_err(|source| ConnectionError::InvalidAddress {
-                address: options.address.clone(),
-                source,
-            })?
-            .connect_timeout(Duration::from_secs(5))
-            .tcp_nodelay(true)
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_while_idle(true);
+        let endpoint = endpoint::endpoint(&options)?;
+        let headers = RequestHeaders::new(&options)?;
         let mut retry = 0;
         let channel = loop {
             match endpoint.connect().await {
@@ -90,7 +92,7 @@ impl Connection {
                 }
             }
         };
-        let service = WorkflowServiceClient::new(channel)
+        let service = WorkflowServiceClient::with_interceptor(channel, headers)
             .max_decoding_message_size(256 * 1024 * 1024)
             .max_encoding_message_size(256 * 1024 * 1024);
         Ok(Self {
@@ -115,7 +117,7 @@ impl Connection {
     }
 
     /// A clone of the raw generated client, for calls Chronicle does not wrap.
-    pub fn raw(&self) -> WorkflowServiceClient<Channel> {
+    pub fn raw(&self) -> WorkflowService {
         self.service.clone()
     }
 
@@ -150,7 +152,7 @@ impl Connection {
     ) -> Result<T, Status>
     where
         Req: Clone,
-        F: FnMut(WorkflowServiceClient<Channel>, tonic::Request<Req>) -> Fut,
+        F: FnMut(WorkflowService, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
     {
         self.unary_with(rpc, CallOptions::default(), request, f)
@@ -184,7 +186,7 @@ impl Connection {
     ) -> Result<T, Status>
     where
         Req: Clone,
-        F: FnMut(WorkflowServiceClient<Channel>, tonic::Request<Req>) -> Fut,
+        F: FnMut(WorkflowService, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
     {
         let timeout = call.timeout.unwrap_or(self.options.rpc_timeout);
@@ -212,7 +214,7 @@ impl Connection {
     /// ```
     pub async fn call<T, F, Fut>(&self, rpc: &'static str, mut f: F) -> Result<T, Status>
     where
-        F: FnMut(WorkflowServiceClient<Channel>) -> Fut,
+        F: FnMut(WorkflowService) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
     {
         let timeout = self.options.rpc_timeout;

@@ -1,15 +1,14 @@
 //! The loop every poller runs, whatever kind of task it asks for, and how pollers stop.
 
 use super::{Shared, ShutdownHandle};
+use crate::connection::WorkflowService;
 use crate::connection::LONG_POLL_TIMEOUT;
 use crate::proto::enums::TaskQueueKind;
 use crate::proto::taskqueue::TaskQueue;
 use crate::proto::workflowservice::{PollActivityTaskQueueResponse, PollWorkflowTaskQueueResponse};
-use crate::proto::WorkflowServiceClient;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
-use tonic::transport::Channel;
 
 /// A poll response, which is empty (no task token) when the long poll expired.
 pub(super) trait PolledTask: Send + 'static {
@@ -78,7 +77,7 @@ pub(super) async fn poll_loop<Req, T, P, PF, H, HF>(
 ) where
     Req: Clone,
     T: PolledTask,
-    P: Fn(WorkflowServiceClient<Channel>, tonic::Request<Req>) -> PF,
+    P: Fn(WorkflowService, tonic::Request<Req>) -> PF,
     PF: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     H: Fn(Arc<Shared>, T, OwnedSemaphorePermit) -> HF,
     HF: Future<Output = ()> + Send + 'static,

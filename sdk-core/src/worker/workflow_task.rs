@@ -2,6 +2,7 @@
 
 use super::poller::{self, PollerControl};
 use super::Shared;
+use crate::connection::WorkflowService;
 use crate::connection::{CallOptions, RetryUntil};
 use crate::failure::Failure;
 use crate::payload::{self, Payload};
@@ -19,7 +20,6 @@ use crate::proto::workflowservice::{
     PollWorkflowTaskQueueResponse, RespondQueryTaskCompletedRequest,
     RespondWorkflowTaskCompletedRequest, RespondWorkflowTaskFailedRequest,
 };
-use crate::proto::WorkflowServiceClient;
 use crate::workflow::run::{RunContext, TaskCompletion, WorkflowRun, USED_CORE_FLAGS};
 use crate::workflow::{answer_query, QueryFailure, TaskFailure, TaskFailureKind, WorkflowFactory};
 use std::collections::HashMap;
@@ -27,7 +27,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
-use tonic::transport::Channel;
 use tracing::Instrument;
 
 use crate::telemetry::SDK_NAME;
@@ -40,7 +39,7 @@ pub(super) async fn poll_loop(shared: Arc<Shared>, slots: Arc<Semaphore>, contro
         worker_instance_key: shared.telemetry.instance_key.clone(),
         ..Default::default()
     };
-    let rpc = |mut svc: WorkflowServiceClient<Channel>, request| async move {
+    let rpc = |mut svc: WorkflowService, request| async move {
         svc.poll_workflow_task_queue(request).await
     };
     poller::poll_loop(

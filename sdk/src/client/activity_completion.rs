@@ -348,11 +348,11 @@ impl AsyncActivityHandle {
     ) -> Result<T, ClientError>
     where
         Req: Clone,
-        F: Fn(chronicle_core::proto::WorkflowServiceClient<tonic::transport::Channel>, Req) -> Fut,
+        F: FnMut(chronicle_core::connection::WorkflowService, tonic::Request<Req>) -> Fut,
         Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     {
         self.conn
-            .call(rpc, |svc| f(svc, request.clone()))
+            .unary(rpc, request, f)
             .await
             .map_err(|status| ClientError::Rpc { rpc, status })
     }

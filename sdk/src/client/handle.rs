@@ -3,6 +3,7 @@
 use super::describe::WorkflowDescription;
 use super::{request_id, ClientError, WorkflowExecutionError};
 use crate::definition::WorkflowDefinition;
+use chronicle_core::connection::WorkflowService;
 use chronicle_core::connection::{CallOptions, RetryUntil, LONG_POLL_TIMEOUT};
 use chronicle_core::history::History;
 use chronicle_core::payload::{self, Payload};
@@ -14,12 +15,10 @@ use chronicle_core::proto::workflowservice::{
     DescribeWorkflowExecutionRequest, GetWorkflowExecutionHistoryRequest,
     RequestCancelWorkflowExecutionRequest, TerminateWorkflowExecutionRequest,
 };
-use chronicle_core::proto::WorkflowServiceClient;
 use chronicle_core::{Connection, Failure};
 use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::marker::PhantomData;
-use tonic::transport::Channel;
 
 /// The workflow type of a handle made without one: results are decoded to whatever type the
 /// caller asks for. See [`Client::untyped_handle`](super::Client::untyped_handle).
@@ -122,7 +121,7 @@ impl<W> WorkflowHandle<W> {
     ) -> Result<T, ClientError>
     where
         Req: Clone,
-        F: FnMut(WorkflowServiceClient<Channel>, tonic::Request<Req>) -> Fut,
+        F: FnMut(WorkflowService, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     {
         self.conn

@@ -48,7 +48,9 @@ const TAIL_LINES: usize = 30;
 
 /// Finds a Temporal server for an example or a quick experiment.
 ///
-/// - `TEMPORAL_ADDRESS` set: that server (and `TEMPORAL_NAMESPACE`, if set); nothing is started.
+/// - an address configured (`TEMPORAL_ADDRESS`, or the profile file; see
+///   [`ConnectionOptions::from_env`]): that server, with the rest of the configuration;
+///   nothing is started.
 /// - else, if a server answers at `127.0.0.1:7233`: that one.
 /// - else: starts a [`DevServer`] and returns it too; keep it alive as long as you use the
 ///   server (dropping it stops the server).
@@ -67,7 +69,9 @@ const TAIL_LINES: usize = 30;
 pub async fn connect_or_start_dev_server(
 ) -> Result<(ConnectionOptions, Option<DevServer>), DevServerError> {
     let from_env = ConnectionOptions::from_env();
-    let address_set = std::env::var(ADDRESS_ENV).is_ok_and(|address| !address.trim().is_empty());
+    // An address from the profile file counts as set too (`from_env` reads both).
+    let address_set = from_env.address != DEFAULT_ADDRESS
+        || std::env::var(ADDRESS_ENV).is_ok_and(|address| !address.trim().is_empty());
     if address_set {
         return Ok((from_env, None));
     }

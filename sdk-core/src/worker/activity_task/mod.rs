@@ -8,15 +8,14 @@ use super::Shared;
 use crate::activity::{
     heartbeat, ActivityContext, ActivityInfo, Attempt, CancelSignal, Heartbeater,
 };
+use crate::connection::WorkflowService;
 use crate::failure::{panic_message, Failure};
 use crate::payload::{self, Payload};
 use crate::proto::workflowservice::{PollActivityTaskQueueRequest, PollActivityTaskQueueResponse};
-use crate::proto::WorkflowServiceClient;
 use crate::text::list_or_none;
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tonic::transport::Channel;
 
 pub(super) async fn poll_loop(shared: Arc<Shared>, slots: Arc<Semaphore>, control: PollerControl) {
     let request = PollActivityTaskQueueRequest {
@@ -26,7 +25,7 @@ pub(super) async fn poll_loop(shared: Arc<Shared>, slots: Arc<Semaphore>, contro
         worker_instance_key: shared.telemetry.instance_key.clone(),
         ..Default::default()
     };
-    let rpc = |mut svc: WorkflowServiceClient<Channel>, request| async move {
+    let rpc = |mut svc: WorkflowService, request| async move {
         svc.poll_activity_task_queue(request).await
     };
     poller::poll_loop(
