@@ -4,6 +4,7 @@
 use crate::error::Canceled;
 use chronicle_core::workflow::{RunHandle, TimerHandle};
 use std::cell::RefCell;
+use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::panic::Location;
 use std::pin::Pin;
@@ -114,13 +115,13 @@ impl Future for Timer {
 }
 
 /// Resolves when the workflow is asked to cancel; made by
-/// [`WorkflowContext::cancelled`](super::WorkflowContext::cancelled).
+/// [`WorkflowContext::cancel_requested`](super::WorkflowContext::cancel_requested).
 #[must_use = "futures do nothing unless awaited"]
-pub struct Cancelled {
+pub struct CancelRequested {
     pub(super) run: RunHandle,
 }
 
-impl Future for Cancelled {
+impl Future for CancelRequested {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -162,5 +163,43 @@ impl<F: IntoFuture> Future for NonCancellable<F> {
         };
         this.run.exit_shield();
         polled
+    }
+}
+
+impl<W, F> fmt::Debug for WaitUntil<W, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitUntil").finish_non_exhaustive()
+    }
+}
+
+impl<W, F> fmt::Debug for WaitUntilTimeout<W, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitUntilTimeout")
+            .field("timeout", &self.timeout)
+            .field("location", &self.location)
+            .field("timer_started", &self.timer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timer").finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for CancelRequested {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelRequested")
+            .field("requested", &self.run.is_cancel_requested())
+            .finish()
+    }
+}
+
+impl<F: IntoFuture> fmt::Debug for NonCancellable<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NonCancellable")
+            .field("started", &self.inner.is_some())
+            .finish_non_exhaustive()
     }
 }
