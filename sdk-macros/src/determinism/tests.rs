@@ -6,7 +6,7 @@ use quote::quote;
 fn run(item: TokenStream) -> (String, Vec<String>) {
     let mut item: ItemImpl = syn::parse2(item).unwrap();
     let mut errors = Errors::new();
-    check(&mut item, &mut errors);
+    check(&mut item, &crate::paths::Runtime::default(), &mut errors);
     let messages = match errors.finish() {
         Ok(()) => Vec::new(),
         Err(error) => error.into_iter().map(|e| e.to_string()).collect(),

@@ -126,8 +126,10 @@ pub trait ChildKind: 'static {
     type Output;
     /// Decodes the child's result payloads.
     #[doc(hidden)]
-    fn decode_result(payloads: Vec<Payload>, workflow_type: &str)
-        -> Result<Self::Output, PayloadError>;
+    fn decode_result(
+        payloads: Vec<Payload>,
+        workflow_type: &str,
+    ) -> Result<Self::Output, PayloadError>;
 }
 
 impl<W: WorkflowDefinition> ChildKind for W {
@@ -341,7 +343,11 @@ impl<C> ChildWorkflow<C> {
 
     /// Sends the child a signal by name, with already encoded arguments (one payload each).
     #[track_caller]
-    pub fn signal_payloads(&self, name: impl Into<String>, args: Vec<Payload>) -> ExternalOperation {
+    pub fn signal_payloads(
+        &self,
+        name: impl Into<String>,
+        args: Vec<Payload>,
+    ) -> ExternalOperation {
         let run = self.handle.run_handle();
         signal_external(
             &run,
@@ -461,7 +467,11 @@ impl<X> ExternalWorkflow<X> {
     /// Sends it a signal by name, with already encoded arguments (one payload each); resolves
     /// once delivered.
     #[track_caller]
-    pub fn signal_payloads(&self, name: impl Into<String>, args: Vec<Payload>) -> ExternalOperation {
+    pub fn signal_payloads(
+        &self,
+        name: impl Into<String>,
+        args: Vec<Payload>,
+    ) -> ExternalOperation {
         signal_external(
             &self.run,
             self.workflow_id.clone(),
@@ -530,7 +540,9 @@ fn typed_signal<X: WorkflowDefinition, S: SignalFn<X, Args>, Args>(
 /// in the typed calls and the client's untyped `signal`.
 fn untyped_signal<A: Serialize>(name: &str, arg: &A) -> Result<(String, Vec<Payload>), Failure> {
     let encoded = payload::encode(arg).map_err(|e| {
-        payload_failure(format!("could not encode the argument of signal {name:?}: {e}"))
+        payload_failure(format!(
+            "could not encode the argument of signal {name:?}: {e}"
+        ))
     })?;
     let is_unit =
         std::mem::size_of::<A>() == 0 && serde_json::to_value(arg).is_ok_and(|v| v.is_null());
@@ -546,9 +558,8 @@ fn signal_external(
     location: &'static Location<'static>,
 ) -> ExternalOperation {
     ExternalOperation {
-        handle: prepared.map(|(name, args)| {
-            run.signal_external_at(workflow_id, run_id, name, args, location)
-        }),
+        handle: prepared
+            .map(|(name, args)| run.signal_external_at(workflow_id, run_id, name, args, location)),
     }
 }
 
