@@ -79,10 +79,14 @@ impl ActivityInfo {
 
 /// What an activity receives: its info, heartbeats, and the worker's shared data.
 ///
-/// ```ignore
-/// #[activity]
-/// async fn charge(ctx: ActivityContext, amount: u64) -> Result<(), ActivityError> {
-///     tracing::info!(attempt = ctx.info().attempt, "charging");
+/// The body of an activity (with `chronicle`, annotated `#[activity]` and returning
+/// `Result<T, ActivityError>`):
+///
+/// ```no_run
+/// use chronicle_core::activity::ActivityContext;
+///
+/// async fn charge(ctx: ActivityContext, amount: u64) -> Result<(), String> {
+///     tracing::info!(attempt = ctx.info().attempt, amount, "charging");
 ///     ctx.heartbeat(&"half way");
 ///     Ok(())
 /// }
@@ -139,12 +143,16 @@ impl ActivityContext {
     /// never without heartbeats. Race it with the work, stop, and return an error: the attempt
     /// is then reported as canceled.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use chronicle_core::activity::ActivityContext;
+    /// # async fn do_the_work(_: &ActivityContext) -> Result<u64, String> { Ok(1) }
+    /// # async fn f(ctx: ActivityContext) -> Result<u64, String> {
     /// tokio::select! {
     ///     biased;
-    ///     _ = ctx.cancelled() => Err(ActivityError::non_retryable("canceled")),
+    ///     _ = ctx.cancelled() => Err("canceled".to_string()),
     ///     result = do_the_work(&ctx) => result,
     /// }
+    /// # }
     /// ```
     pub async fn cancelled(&self) {
         match &self.heartbeater {
