@@ -23,7 +23,7 @@
 //! # Where things are
 //!
 //! - Workflow code: [`WorkflowContext`] (in the [`prelude`]) and the futures it hands out, in
-//!   [`workflow`].
+//!   [`workflow`](mod@workflow).
 //! - Activity code: [`ActivityContext`], [`ActivityError`].
 //! - Starting and talking to workflows: [`Client`], [`WorkflowHandle`] and [`client`].
 //! - Running them: [`Worker`]; checking that changed code still replays: [`Replayer`].
@@ -67,7 +67,7 @@ pub mod history {
 
 /// How values travel: one JSON [`Payload`] per argument or result.
 ///
-/// [`encode`] and [`decode`] are what the typed API uses; call them for the untyped forms
+/// [`encode`](crate::payload::encode) and [`decode`](crate::payload::decode) are what the typed API uses; call them for the untyped forms
 /// (`start_by_name`, `child_workflow_by_name`, `signal_payloads`).
 pub mod payload {
     pub use chronicle_core::payload::{decode, decode_single, encode, Payload, PayloadError};

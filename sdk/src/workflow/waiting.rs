@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// Resolves when a condition on the workflow state holds; made by
-/// [`WorkflowContext::wait_until`].
+/// [`WorkflowContext::wait_until`](super::WorkflowContext::wait_until).
 #[must_use = "futures do nothing unless awaited"]
 pub struct WaitUntil<W, F> {
     pub(super) run: RunHandle,
@@ -48,7 +48,8 @@ impl<W, F: FnMut(&W) -> bool> Future for WaitUntil<W, F> {
 }
 
 /// Resolves to `true` when a condition on the workflow state holds, `false` when the timeout
-/// fires first; made by [`WorkflowContext::wait_until_timeout`].
+/// fires first; made by
+/// [`WorkflowContext::wait_until_timeout`](super::WorkflowContext::wait_until_timeout).
 #[must_use = "futures do nothing unless awaited"]
 pub struct WaitUntilTimeout<W, F> {
     pub(super) wait: WaitUntil<W, F>,
@@ -87,7 +88,7 @@ impl<W, F: FnMut(&W) -> bool> Future for WaitUntilTimeout<W, F> {
     }
 }
 
-/// A durable timer started by [`WorkflowContext::sleep`].
+/// A durable timer started by [`WorkflowContext::sleep`](super::WorkflowContext::sleep).
 #[must_use = "a timer does nothing for the workflow unless awaited"]
 pub struct Timer {
     pub(super) handle: TimerHandle,
