@@ -644,3 +644,26 @@ impl fmt::Debug for ExternalOperation {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untyped_signals_send_one_payload_or_none_for_unit() {
+        let (name, args) = untyped_signal("approve", &"alice").unwrap();
+        assert_eq!(name, "approve");
+        assert_eq!(args, vec![payload::encode("alice").unwrap()]);
+        let (_, args) = untyped_signal("ping", &()).unwrap();
+        assert!(args.is_empty());
+        let (_, args) = untyped_signal("maybe", &None::<u8>).unwrap();
+        assert_eq!(args.len(), 1, "a null that is not `()` is an argument");
+    }
+
+    #[test]
+    fn untyped_children_return_the_raw_payloads() {
+        let payloads = vec![payload::encode(&3).unwrap(), payload::encode(&4).unwrap()];
+        let raw = <Untyped as ChildKind>::decode_result(payloads.clone(), "Py").unwrap();
+        assert_eq!(raw, payloads);
+    }
+}

@@ -118,3 +118,55 @@ impl ContinueAsNewOptions {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chronicle_core::payload::encode;
+
+    #[test]
+    fn every_option_reaches_the_request() {
+        let policy = RetryPolicy::default().maximum_attempts(3);
+        let next = ContinueAsNewOptions::new()
+            .task_queue("v2")
+            .run_timeout(Duration::from_secs(60))
+            .task_timeout(Duration::from_secs(5))
+            .retry_policy(policy.clone())
+            .memo("generation", &3)
+            .search_attribute("CustomKeywordField", SearchAttribute::Keyword("v2".into()))
+            .into_request("Counter", vec![encode(&7).unwrap()])
+            .unwrap();
+        assert_eq!(next.workflow_type, "Counter");
+        assert_eq!(next.input.len(), 1);
+        assert_eq!(next.task_queue.as_deref(), Some("v2"));
+        assert_eq!(next.run_timeout, Some(Duration::from_secs(60)));
+        assert_eq!(next.task_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(next.retry_policy, Some(policy));
+        assert_eq!(next.memo.get("generation"), Some(&encode(&3).unwrap()));
+        assert!(next.search_attributes.contains_key("CustomKeywordField"));
+    }
+
+    #[test]
+    fn defaults_carry_the_current_run_over() {
+        let next = ContinueAsNewOptions::default()
+            .into_request("Counter", Vec::new())
+            .unwrap();
+        assert_eq!(next.task_queue, None);
+        assert_eq!(next.run_timeout, None);
+        assert!(next.memo.is_empty() && next.search_attributes.is_empty());
+    }
+
+    #[test]
+    fn a_memo_that_does_not_encode_fails_the_continue() {
+        // JSON object keys must be strings.
+        let bad: std::collections::HashMap<(u8, u8), u8> = [((1, 2), 3)].into_iter().collect();
+        let error = ContinueAsNewOptions::new()
+            .memo("bad", &bad)
+            .memo("fine", &1)
+            .into_request("Counter", Vec::new())
+            .unwrap_err();
+        assert_eq!(error.failure().error_type(), Some("PayloadError"));
+        assert!(error.failure().non_retryable());
+        assert!(error.to_string().contains("\"bad\""), "{error}");
+    }
+}
