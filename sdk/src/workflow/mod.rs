@@ -26,15 +26,14 @@ use std::time::{Duration, SystemTime};
 mod activity;
 mod children;
 mod continue_as_new;
+mod external;
 mod waiting;
 
 pub use crate::client::Untyped;
 pub use activity::{ActivityCall, ActivityFuture};
-pub use children::{
-    ChildKind, ChildResult, ChildStart, ChildWorkflow, ChildWorkflowCall, ExternalOperation,
-    ExternalWorkflow,
-};
+pub use children::{ChildKind, ChildResult, ChildStart, ChildWorkflow, ChildWorkflowCall};
 pub use continue_as_new::ContinueAsNewOptions;
+pub use external::{ExternalOperation, ExternalWorkflow};
 pub use waiting::{CancelRequested, NonCancellable, Timer, WaitUntil, WaitUntilTimeout};
 
 /// The workflow's window on the world: activities, timers, time, and its own state `W`.
