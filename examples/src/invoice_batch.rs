@@ -74,7 +74,10 @@ impl InvoiceBatchWorkflow {
             children.push(started?);
         }
         ctx.update(|s| s.progress.started = children.len());
-        let started = children.iter().map(|c| c.workflow_id()).collect();
+        let started = children
+            .iter()
+            .map(|c| c.workflow_id().to_string())
+            .collect();
         if batch.mode == BatchMode::Abandon {
             return Ok(BatchSummary {
                 started,

@@ -1,8 +1,8 @@
 //! The engine behind Chronicle.
 //!
 //! Data flows one way: Temporal server → [`worker`] pollers → [`workflow::run`] (history matched
-//! against the commands the code issues) → `workflow::executor` (your async fn) → commands →
-//! `RespondWorkflowTaskCompleted`. Activities take the short road: poller → your async fn →
+//! against the commands the code issues) → the executor in [`workflow`] (your async fn) →
+//! commands → `RespondWorkflowTaskCompleted`. Activities take the short road: poller → your async fn →
 //! `RespondActivityTask*`.
 //!
 //! Users normally depend on the `chronicle` crate, which wraps this one in a typed API.

@@ -6,6 +6,7 @@
 use crate::attr::{self, MacroKind};
 use crate::codec;
 use crate::diag::{Errors, Failure};
+use crate::paths::Runtime;
 use crate::signature::{self, FnRules, Params};
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned, ToTokens, TokenStreamExt};
@@ -19,6 +20,7 @@ const KIND: MacroKind = MacroKind {
     attr: "activity",
     defines: "activity",
     example: "wire_name",
+    accepts_crate: true,
 };
 
 const RULES: FnRules = FnRules {
@@ -134,6 +136,8 @@ struct Activity {
     params: Params,
     /// The wire name: `name = "..."`, or the function's name.
     name: LitStr,
+    /// Where generated code finds the runtime.
+    rt: Runtime,
 }
 
 fn analyze(args: TokenStream, tokens: TokenStream) -> Result<Activity, Failure> {
@@ -153,7 +157,13 @@ fn analyze(args: TokenStream, tokens: TokenStream) -> Result<Activity, Failure> 
             let name = args.name.unwrap_or_else(|| {
                 LitStr::new(&item.sig.ident.unraw().to_string(), item.sig.ident.span())
             });
-            Ok(Activity { item, params, name })
+            let rt = Runtime::new(args.krate.as_ref());
+            Ok(Activity {
+                item,
+                params,
+                name,
+                rt,
+            })
         }
         (Err(error), _) => Err(Failure::new(error, item.fallback())),
         (Ok(()), None) => Err(Failure::new(unreachable_error(), item.fallback())),
@@ -197,7 +207,12 @@ fn split_attrs(attrs: &[Attribute]) -> SplitAttrs<'_> {
 }
 
 fn generate(activity: &Activity) -> TokenStream {
-    let Activity { item, params, name } = activity;
+    let Activity {
+        item,
+        params,
+        name,
+        rt,
+    } = activity;
     let ActivityItem {
         attrs,
         vis,
@@ -234,11 +249,12 @@ fn generate(activity: &Activity) -> TokenStream {
     let input_type = codec::input_type(&params.args);
     // Spanned at the return type, so that "must return `Result<T, ActivityError>`" points there.
     let ret = &params.ret;
+    let rt_ret = rt.at(ret.span());
     let output = quote_spanned! {ret.span()=>
-        type Output = <#ret as ::chronicle::__private::ActivityReturn>::Output;
+        type Output = <#ret as #rt_ret::ActivityReturn>::Output;
     };
-    let encode_input = codec::encode_input(&params.args);
-    let decode_input = codec::decode_input(&params.args);
+    let encode_input = codec::encode_input(&params.args, rt);
+    let decode_input = codec::decode_input(&params.args, rt);
     let (ctx, input, future_var) = (
         codec::local("ctx"),
         codec::local("input"),
@@ -254,22 +270,23 @@ fn generate(activity: &Activity) -> TokenStream {
                 (TokenStream::new(), quote!(let _ = #ctx;))
             };
             // Spanned at the name, so that "future cannot be sent between threads" points there.
+            let rt_name = rt.at(ident.span());
             let future = quote_spanned! {ident.span()=>
-                let #future_var: ::chronicle::__private::BoxFuture<
+                let #future_var: #rt_name::BoxFuture<
                     'static,
-                    ::chronicle::__private::Result<Self::Output, ::chronicle::__private::ActivityError>,
-                > = ::chronicle::__private::Box::pin(#ident::call(#context #(#names),*));
+                    #rt_name::Result<Self::Output, #rt_name::ActivityError>,
+                > = #rt_name::Box::pin(#ident::call(#context #(#names),*));
             };
             quote! {
                 #discard_context
                 let #pattern = #input;
                 #future
-                ::chronicle::__private::Some(#future_var)
+                #rt::Some(#future_var)
             }
         }
         None => quote! {
             let _ = (#ctx, #input);
-            ::chronicle::__private::None
+            #rt::None
         },
     };
 
@@ -277,12 +294,12 @@ fn generate(activity: &Activity) -> TokenStream {
     // a wrong return type is then reported once, there, instead of at the attribute too.
     let execute = quote_spanned! {ret.span()=>
         fn execute(
-            #ctx: ::chronicle::__private::ActivityContext,
+            #ctx: #rt_ret::ActivityContext,
             #input: Self::Input,
-        ) -> ::chronicle::__private::Option<
-            ::chronicle::__private::BoxFuture<
+        ) -> #rt_ret::Option<
+            #rt_ret::BoxFuture<
                 'static,
-                ::chronicle::__private::Result<Self::Output, ::chronicle::__private::ActivityError>,
+                #rt_ret::Result<Self::Output, #rt_ret::ActivityError>,
             >,
         > {
             #execute_body
@@ -299,7 +316,8 @@ fn generate(activity: &Activity) -> TokenStream {
 
         #(#cfgs)*
         const _: () = {
-            impl ::chronicle::__private::ActivityDefinition for #ident {
+            #[automatically_derived]
+            impl #rt::ActivityDefinition for #ident {
                 type Input = #input_type;
                 #output
                 const NAME: &'static str = #name;
@@ -463,7 +481,7 @@ mod tests {
         assert_eq!(messages.len(), 5, "{messages:#?}");
         assert_eq!(
             messages[0],
-            "unknown #[activity] argument `nmae`: valid keys are `name`"
+            "unknown #[activity] argument `nmae`: valid keys are `name`, `crate`"
         );
         assert!(messages[1].starts_with("#[activity] requires an `async fn`: activities are"));
         assert!(messages[2].contains("cannot be generic"));

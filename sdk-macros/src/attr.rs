@@ -1,4 +1,5 @@
-//! The arguments of `#[activity(..)]` and `#[workflow(..)]`: currently only `name = "..."`.
+//! The arguments of `#[activity(..)]`, `#[workflow(..)]`, `#[signal(..)]` and `#[query(..)]`:
+//! `name = "..."`, and for the first two `crate = "..."`.
 
 use crate::diag::Errors;
 use proc_macro2::TokenStream;
@@ -16,16 +17,17 @@ pub(crate) struct MacroKind {
     pub(crate) defines: &'static str,
     /// An example wire name for messages.
     pub(crate) example: &'static str,
+    /// Whether `crate = "..."` is accepted (by the macros that generate code).
+    pub(crate) accepts_crate: bool,
 }
-
-/// Every key the macros accept, listed in "unknown argument" errors.
-const VALID_KEYS: &[&str] = &["name"];
 
 /// The parsed arguments.
 #[derive(Default)]
 pub(crate) struct MacroArgs {
     /// `name = "..."`: the type name on the wire, replacing the default.
     pub(crate) name: Option<LitStr>,
+    /// `crate = "path"`: where generated code finds the runtime, instead of `::chronicle`.
+    pub(crate) krate: Option<syn::Path>,
 }
 
 /// Parses `key = value, ...`, reporting every malformed or unknown argument.
@@ -48,6 +50,10 @@ pub(crate) fn parse(args: TokenStream, kind: MacroKind, errors: &mut Errors) -> 
     };
     for meta in metas {
         let path = meta.path();
+        if kind.accepts_crate && path.is_ident("crate") {
+            parse_crate(&meta, kind, &mut parsed, errors);
+            continue;
+        }
         if !path.is_ident("name") {
             errors.spanned(
                 path,
@@ -55,7 +61,7 @@ pub(crate) fn parse(args: TokenStream, kind: MacroKind, errors: &mut Errors) -> 
                     "unknown #[{}] argument `{}`: valid keys are {}",
                     kind.attr,
                     path_text(path),
-                    valid_keys()
+                    valid_keys(kind)
                 ),
             );
             continue;
@@ -104,6 +110,38 @@ pub(crate) fn parse(args: TokenStream, kind: MacroKind, errors: &mut Errors) -> 
     parsed
 }
 
+/// `crate = "path"`: a string holding a path, as in serde's `#[serde(crate = "...")]`.
+fn parse_crate(meta: &Meta, kind: MacroKind, parsed: &mut MacroArgs, errors: &mut Errors) {
+    let usage = format!(
+        "write `#[{}(crate = \"path::to::chronicle\")]`, the path under which generated code \
+         finds the `chronicle` crate",
+        kind.attr
+    );
+    let literal = match meta {
+        Meta::NameValue(nv) => string_literal(&nv.value),
+        Meta::Path(_) | Meta::List(_) => None,
+    };
+    let Some(literal) = literal else {
+        errors.spanned(meta, format!("`crate` needs a string value: {usage}"));
+        return;
+    };
+    let path = match literal.parse::<syn::Path>() {
+        Ok(path) => path,
+        Err(_) => {
+            errors.spanned(literal, format!("`crate` must name a path: {usage}"));
+            return;
+        }
+    };
+    if parsed.krate.is_some() {
+        errors.spanned(
+            meta.path(),
+            "duplicate `crate` argument: give the path only once",
+        );
+        return;
+    }
+    parsed.krate = Some(path);
+}
+
 fn string_literal(expr: &Expr) -> Option<&LitStr> {
     match expr {
         Expr::Lit(ExprLit {
@@ -119,8 +157,14 @@ fn path_text(path: &syn::Path) -> String {
     path.to_token_stream().to_string().replace(' ', "")
 }
 
-fn valid_keys() -> String {
-    let keys: Vec<String> = VALID_KEYS.iter().map(|key| format!("`{key}`")).collect();
+/// The keys `kind` accepts, listed in "unknown argument" errors.
+fn valid_keys(kind: MacroKind) -> String {
+    let keys: &[&str] = if kind.accepts_crate {
+        &["name", "crate"]
+    } else {
+        &["name"]
+    };
+    let keys: Vec<String> = keys.iter().map(|key| format!("`{key}`")).collect();
     keys.join(", ")
 }
 
@@ -133,6 +177,7 @@ mod tests {
         attr: "activity",
         defines: "activity",
         example: "wire_name",
+        accepts_crate: false,
     };
 
     fn run(args: TokenStream) -> (Option<String>, Vec<String>) {
@@ -174,6 +219,36 @@ mod tests {
         assert_eq!(
             messages,
             ["duplicate `name` argument: give the name only once"]
+        );
+    }
+
+    #[test]
+    fn crate_path() {
+        let kind = MacroKind {
+            accepts_crate: true,
+            ..KIND
+        };
+        let parse_with = |args: TokenStream| {
+            let mut errors = Errors::new();
+            let parsed = parse(args, kind, &mut errors);
+            let messages: Vec<String> = match errors.finish() {
+                Ok(()) => Vec::new(),
+                Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
+            };
+            (parsed.krate.map(|p| quote!(#p).to_string()), messages)
+        };
+        assert_eq!(
+            parse_with(quote!(crate = "::facade::chronicle", name = "x")),
+            (Some(":: facade :: chronicle".to_string()), vec![])
+        );
+        let (_, messages) = parse_with(quote!(crate = 5, crate = "not a path"));
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].starts_with("`crate` needs a string value"));
+        assert!(messages[1].starts_with("`crate` must name a path"));
+        // Handlers do not generate code: no `crate` key.
+        assert_eq!(
+            run(quote!(crate = "x")).1,
+            ["unknown #[activity] argument `crate`: valid keys are `name`"]
         );
     }
 

@@ -3,6 +3,7 @@
 //!
 //! Zero arguments make `()`, one argument `A` itself, several the tuple `(A, B, ..)`.
 
+use crate::paths::Runtime;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -39,11 +40,11 @@ pub(crate) fn input_pattern(names: &[Ident]) -> TokenStream {
 }
 
 /// `fn encode_input(input: &Self::Input) -> Result<Vec<Payload>, PayloadError>`.
-pub(crate) fn encode_input(args: &[Type]) -> TokenStream {
+pub(crate) fn encode_input(args: &[Type], rt: &Runtime) -> TokenStream {
     let body = if args.is_empty() {
         quote! {
             let _ = input;
-            ::chronicle::__private::Ok(::chronicle::__private::Vec::new())
+            #rt::Ok(#rt::Vec::new())
         }
     } else {
         let names = arg_names(args);
@@ -51,24 +52,21 @@ pub(crate) fn encode_input(args: &[Type]) -> TokenStream {
         let count = args.len();
         // Spanned at the argument's type, so that "`T: Serialize` is not satisfied" points there.
         let pushes = args.iter().zip(&names).map(|(ty, name)| {
-            let encode =
-                quote_spanned!(ty.span()=> ::chronicle::__private::payload::encode::<#ty>(#name));
+            let rt_ty = rt.at(ty.span());
+            let encode = quote_spanned!(ty.span()=> #rt_ty::payload::encode::<#ty>(#name));
             quote!(__payloads.push(#encode?);)
         });
         quote! {
             let #pattern = input;
-            let mut __payloads = ::chronicle::__private::Vec::with_capacity(#count);
+            let mut __payloads = #rt::Vec::with_capacity(#count);
             #(#pushes)*
-            ::chronicle::__private::Ok(__payloads)
+            #rt::Ok(__payloads)
         }
     };
     quote! {
         fn encode_input(
             input: &Self::Input,
-        ) -> ::chronicle::__private::Result<
-            ::chronicle::__private::Vec<::chronicle::__private::Payload>,
-            ::chronicle::__private::PayloadError,
-        > {
+        ) -> #rt::Result<#rt::Vec<#rt::Payload>, #rt::PayloadError> {
             #body
         }
     }
@@ -76,16 +74,16 @@ pub(crate) fn encode_input(args: &[Type]) -> TokenStream {
 
 /// `fn decode_input(payloads: Vec<Payload>) -> Result<Self::Input, PayloadError>`, which checks
 /// the argument count and names `Self::NAME` in its errors.
-pub(crate) fn decode_input(args: &[Type]) -> TokenStream {
+pub(crate) fn decode_input(args: &[Type], rt: &Runtime) -> TokenStream {
     let count = args.len();
     let reader_var = local("__reader");
     let reader = quote! {
-        ::chronicle::__private::ArgReader::new(Self::NAME, payloads, #count)?
+        #rt::ArgReader::new(Self::NAME, payloads, #count)?
     };
     let body = if args.is_empty() {
         quote! {
             let _ = #reader;
-            ::chronicle::__private::Ok(())
+            #rt::Ok(())
         }
     } else {
         // Spanned at the argument's type, so that "`T: Deserialize` is not satisfied" points there.
@@ -96,7 +94,7 @@ pub(crate) fn decode_input(args: &[Type]) -> TokenStream {
         // One argument: its result is the input's (no `Ok(x?)`, which clippy flags).
         let value = match reads.as_slice() {
             [single] => quote!(#single),
-            _ => quote!(::chronicle::__private::Ok((#(#reads?,)*))),
+            _ => quote!(#rt::Ok((#(#reads?,)*))),
         };
         quote! {
             let mut #reader_var = #reader;
@@ -105,8 +103,8 @@ pub(crate) fn decode_input(args: &[Type]) -> TokenStream {
     };
     quote! {
         fn decode_input(
-            payloads: ::chronicle::__private::Vec<::chronicle::__private::Payload>,
-        ) -> ::chronicle::__private::Result<Self::Input, ::chronicle::__private::PayloadError> {
+            payloads: #rt::Vec<#rt::Payload>,
+        ) -> #rt::Result<Self::Input, #rt::PayloadError> {
             #body
         }
     }
@@ -130,6 +128,33 @@ mod tests {
         tokens.to_string()
     }
 
+    fn encode_input_default(args: &[Type]) -> TokenStream {
+        encode_input(args, &Runtime::default())
+    }
+
+    fn decode_input_default(args: &[Type]) -> TokenStream {
+        decode_input(args, &Runtime::default())
+    }
+
+    #[test]
+    fn the_crate_override_reaches_every_path() {
+        let path: syn::Path = parse_quote!(::facade::chronicle);
+        let rt = Runtime::new(Some(&path));
+        for n in 0..3 {
+            for out in [
+                text(encode_input(&types(n), &rt)),
+                text(decode_input(&types(n), &rt)),
+            ] {
+                assert!(!out.contains(":: chronicle :: __private") || out.contains("facade"));
+                assert_eq!(
+                    out.matches(":: chronicle :: __private").count(),
+                    out.matches(":: facade :: chronicle :: __private").count(),
+                    "{out}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn arity_rules() {
         assert_eq!(text(input_type(&types(0))), "()");
@@ -145,23 +170,23 @@ mod tests {
 
     #[test]
     fn encode_pushes_one_payload_per_argument() {
-        let out = text(encode_input(&types(3)));
+        let out = text(encode_input_default(&types(3)));
         assert_eq!(out.matches("__payloads . push").count(), 3, "{out}");
         assert!(out.contains("with_capacity (3usize)"), "{out}");
-        let out = text(encode_input(&types(0)));
+        let out = text(encode_input_default(&types(0)));
         assert!(out.contains("Vec :: new ()"), "{out}");
     }
 
     #[test]
     fn decode_checks_the_count_and_reads_each_type() {
-        let out = text(decode_input(&types(2)));
+        let out = text(decode_input_default(&types(2)));
         assert!(
             out.contains("ArgReader :: new (Self :: NAME , payloads , 2usize)"),
             "{out}"
         );
         assert!(out.contains("__reader . next :: < String > ()"), "{out}");
         assert!(out.contains("__reader . next :: < u32 > ()"), "{out}");
-        let out = text(decode_input(&types(0)));
+        let out = text(decode_input_default(&types(0)));
         assert!(out.contains("payloads , 0usize"), "{out}");
         assert!(out.contains("Ok (())"), "{out}");
     }
@@ -169,7 +194,10 @@ mod tests {
     #[test]
     fn only_reaches_the_runtime_through_private() {
         for n in 0..3 {
-            for out in [text(encode_input(&types(n))), text(decode_input(&types(n)))] {
+            for out in [
+                text(encode_input_default(&types(n))),
+                text(decode_input_default(&types(n))),
+            ] {
                 for (i, _) in out.match_indices(":: chronicle ::") {
                     assert!(out[i..].starts_with(":: chronicle :: __private"), "{out}");
                 }

@@ -10,13 +10,16 @@
 //! - reports `select!` without a leading `biased;`;
 //! - wraps each `for` loop's iterable and each `.iter()`, `.values()`, .. call in a type-based
 //!   check (`chronicle::__private::require_ordered`) that fails to compile for a `HashMap`,
-//!   a `HashSet` or their iterators, whose order differs between processes;
+//!   a `HashSet` or their iterators, whose order differs between processes. The one exception
+//!   is the fix the check's message suggests: collecting into a binding that the very next
+//!   statement sorts (`let mut v: Vec<_> = m.iter().collect(); v.sort();`);
 //! - removes the opt-out `#[nondeterministic(reason = "...")]` from methods, statements and
 //!   expressions, turning the checks off inside them.
 //!
 //! Macro bodies other than `select!` are not looked into.
 
 use crate::diag::Errors;
+use crate::paths::Runtime;
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{quote_spanned, ToTokens};
 use syn::visit_mut::{self, VisitMut};
@@ -101,11 +104,81 @@ const ITERATING_METHODS: &str = "iter iter_mut keys values values_mut into_iter 
 /// not reported.
 const ORDER_INSENSITIVE: &[&str] = &["count", "len", "is_empty", "any", "all"];
 
+/// Methods that put a collected `Vec` in a fixed order.
+const SORTS: &[&str] = &[
+    "sort",
+    "sort_unstable",
+    "sort_by",
+    "sort_by_key",
+    "sort_unstable_by",
+    "sort_unstable_by_key",
+    "sort_by_cached_key",
+];
+
+/// The `.collect()` call `expr` ends with: `expr` itself, or the body of the closure read
+/// through `ctx.state(|s| ..collect())`.
+fn collected(expr: &Expr) -> Option<&syn::ExprMethodCall> {
+    match expr {
+        Expr::MethodCall(call) if call.method == "collect" => Some(call),
+        Expr::MethodCall(call) if call.method == "state" && call.args.len() == 1 => {
+            match &call.args[0] {
+                Expr::Closure(closure) => collected(&closure.body),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// [`collected`], mutably.
+fn collected_mut(expr: &mut Expr) -> Option<&mut syn::ExprMethodCall> {
+    collected(expr)?;
+    let Expr::MethodCall(call) = expr else {
+        return None;
+    };
+    if call.method == "collect" {
+        return Some(call);
+    }
+    match call.args.first_mut() {
+        Some(Expr::Closure(closure)) => collected_mut(&mut closure.body),
+        _ => None,
+    }
+}
+
+/// Whether `stmts[index]` is `let v = <..>.collect();` (or `let mut v: T = ..`) and the next
+/// statement sorts `v`: then the order the items were collected in does not matter.
+fn is_sorted_collect(stmts: &[Stmt], index: usize) -> bool {
+    let Some(Stmt::Local(local)) = stmts.get(index) else {
+        return false;
+    };
+    let pat = match &local.pat {
+        syn::Pat::Type(typed) => &*typed.pat,
+        pat => pat,
+    };
+    let syn::Pat::Ident(binding) = pat else {
+        return false;
+    };
+    let collects = local
+        .init
+        .as_ref()
+        .is_some_and(|init| init.diverge.is_none() && collected(&init.expr).is_some());
+    let sorted_next = match stmts.get(index + 1) {
+        Some(Stmt::Expr(Expr::MethodCall(call), Some(_))) => {
+            SORTS.iter().any(|m| call.method == m)
+                && matches!(&*call.receiver, Expr::Path(path)
+                    if path.qself.is_none() && path.path.is_ident(&binding.ident))
+        }
+        _ => false,
+    };
+    collects && sorted_next
+}
+
 /// Checks every method of a `#[workflow]` impl block, reporting into `errors`, and rewrites the
 /// bodies: iteration checks added, `#[nondeterministic]` attributes removed.
-pub(crate) fn check(item: &mut ItemImpl, errors: &mut Errors) {
+pub(crate) fn check(item: &mut ItemImpl, rt: &Runtime, errors: &mut Errors) {
     let mut walker = Walker {
         errors,
+        rt,
         off: 0,
         in_const: 0,
     };
@@ -180,7 +253,7 @@ fn is_iterating_call(expr: &Expr) -> bool {
 /// `value`, checked to be no hash collection or iterator over one. The value goes through a
 /// `match`, like in `dbg!`, so that its temporaries live as long as before; the check is
 /// spanned at the user's expression, so that the error points there.
-fn require_ordered(value: Expr) -> Expr {
+fn require_ordered(value: Expr, rt: &Runtime) -> Expr {
     let mut tokens = value.to_token_stream().into_iter();
     let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
     let last = tokens.last().map_or(first, |t| t.span());
@@ -191,16 +264,17 @@ fn require_ordered(value: Expr) -> Expr {
     let binding = Ident::new("__chronicle_iterable", start);
     // At the attribute, so that "required by a bound introduced by this call" is not at the
     // user's expression too.
-    let require_ordered =
-        quote_spanned!(Span::mixed_site()=> ::chronicle::__private::require_ordered);
+    let rt_attr = rt.at(Span::mixed_site());
+    let require_ordered = quote_spanned!(Span::mixed_site()=> #rt_attr::require_ordered);
+    let rt_user = rt.at(start);
     let mut args = Group::new(Delimiter::Parenthesis, TokenStream::new());
     args.set_span(end);
     let tokens = quote_spanned! {start=>
         match #value {
             #binding => {
                 #[allow(unused_imports)]
-                use ::chronicle::__private::{OrderedProbe as _, UnorderedProbe as _};
-                #require_ordered((&::chronicle::__private::Probe(&#binding)).probe #args);
+                use #rt_user::{OrderedProbe as _, UnorderedProbe as _};
+                #require_ordered((&#rt_user::Probe(&#binding)).probe #args);
                 #binding
             }
         }
@@ -286,6 +360,8 @@ fn check_opt_out(attr: &Attribute, errors: &mut Errors) {
 
 struct Walker<'a> {
     errors: &'a mut Errors,
+    /// Where the iteration check is found.
+    rt: &'a Runtime,
     /// How many enclosing `#[nondeterministic]` items turn the checks off.
     off: usize,
     /// How many enclosing `const` contexts forbid adding the iteration check.
@@ -357,7 +433,7 @@ impl Walker<'_> {
                 visit_mut::visit_expr_for_loop_mut(self, for_loop);
                 if self.active() && self.in_const == 0 && !checked_below {
                     let iterable = std::mem::replace(&mut *for_loop.expr, Expr::PLACEHOLDER);
-                    *for_loop.expr = require_ordered(iterable);
+                    *for_loop.expr = require_ordered(iterable, self.rt);
                 }
                 return;
             }
@@ -373,8 +449,53 @@ impl Walker<'_> {
         parenthesize_leftmost(expr);
         if self.active() && self.in_const == 0 && is_iterating_call(expr) {
             let call = std::mem::replace(expr, Expr::PLACEHOLDER);
-            *expr = require_ordered(call);
+            *expr = require_ordered(call, self.rt);
         }
+    }
+
+    /// `let v = m.iter().map(..).collect();` followed by `v.sort()`: visits the statement
+    /// without checking the chain's iterating call; everything else in it is checked as usual.
+    fn visit_sorted_collect(&mut self, local: &mut syn::Local) {
+        let off = self.take_opt_out(&mut local.attrs);
+        self.scoped(off, |this| {
+            let Some(init) = local.init.as_mut() else {
+                return;
+            };
+            if let Expr::MethodCall(outer) = &mut *init.expr {
+                if outer.method != "collect" {
+                    // `ctx.state(|s| ..)`: the context is checked as usual.
+                    this.visit_expr_mut(&mut outer.receiver);
+                }
+            }
+            let Some(collect) = collected_mut(&mut init.expr) else {
+                return;
+            };
+            for arg in &mut collect.args {
+                this.visit_expr_mut(arg);
+            }
+            let mut link = &mut *collect.receiver;
+            loop {
+                if is_iterating_call(link) {
+                    if let Expr::MethodCall(call) = link {
+                        visit_mut::visit_expr_method_call_mut(this, call);
+                    }
+                    parenthesize_leftmost(link);
+                    return;
+                }
+                match link {
+                    Expr::MethodCall(adapter) => {
+                        for arg in &mut adapter.args {
+                            this.visit_expr_mut(arg);
+                        }
+                        link = &mut *adapter.receiver;
+                    }
+                    other => {
+                        this.visit_expr_mut(other);
+                        return;
+                    }
+                }
+            }
+        });
     }
 
     fn visit_fn(&mut self, attrs: &mut Vec<Attribute>, sig: &Signature, block: &mut Block) {
@@ -393,6 +514,18 @@ impl VisitMut for Walker<'_> {
 
     fn visit_item_fn_mut(&mut self, function: &mut ItemFn) {
         self.visit_fn(&mut function.attrs, &function.sig, &mut function.block);
+    }
+
+    fn visit_block_mut(&mut self, block: &mut Block) {
+        for index in 0..block.stmts.len() {
+            if is_sorted_collect(&block.stmts, index) {
+                if let Stmt::Local(local) = &mut block.stmts[index] {
+                    self.visit_sorted_collect(local);
+                }
+            } else {
+                self.visit_stmt_mut(&mut block.stmts[index]);
+            }
+        }
     }
 
     fn visit_stmt_mut(&mut self, stmt: &mut Stmt) {

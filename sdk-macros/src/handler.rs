@@ -8,7 +8,10 @@
 
 use crate::codec;
 use crate::diag::Errors;
-use crate::signature::{check_owned, check_pattern, is_context, strip_groups};
+use crate::paths::Runtime;
+use crate::signature::{
+    check_owned, check_pattern, check_shape, is_context, strip_groups, Asyncness, Shape,
+};
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -60,34 +63,25 @@ pub(crate) fn check(
 ) -> Option<Handler> {
     let before = errors.len();
     let attr = kind.attr();
-    if let Some(asyncness) = &sig.asyncness {
-        let why = match kind {
-            Kind::Signal => {
-                "it changes the state at once, and the run function reacts to the change with \
-                 `ctx.wait_until`"
-            }
-            Kind::Query => "a query answers at once from the state, it cannot wait",
-        };
-        errors.spanned(
-            asyncness,
-            format!("#[{attr}] handlers are synchronous: {why}; remove `async`"),
-        );
-    }
-    if let Some(unsafety) = &sig.unsafety {
-        errors.spanned(unsafety, format!("#[{attr}] handlers cannot be `unsafe`"));
-    }
-    let generic_message = format!(
-        "#[{attr}] handlers cannot be generic: their argument types must be concrete so that \
-         they can be decoded from the wire"
-    );
-    if !sig.generics.params.is_empty() {
-        errors.spanned(&sig.generics, &generic_message);
-    } else if let Some(where_clause) = &sig.generics.where_clause {
-        errors.spanned(where_clause, &generic_message);
-    }
-    if let Some(variadic) = &sig.variadic {
-        errors.spanned(variadic, format!("#[{attr}] handlers cannot be variadic"));
-    }
+    let why_sync = match kind {
+        Kind::Signal => {
+            "it changes the state at once, and the run function reacts to the change with \
+             `ctx.wait_until`"
+        }
+        Kind::Query => "a query answers at once from the state, it cannot wait",
+    };
+    let shape = Shape {
+        asyncness: Asyncness::Forbidden(format!(
+            "#[{attr}] handlers are synchronous: {why_sync}; remove `async`"
+        )),
+        unsafe_message: format!("#[{attr}] handlers cannot be `unsafe`"),
+        generic_message: format!(
+            "#[{attr}] handlers cannot be generic: their argument types must be concrete so \
+             that they can be decoded from the wire"
+        ),
+        variadic_message: format!("#[{attr}] handlers cannot be variadic"),
+    };
+    check_shape(sig, &shape, errors);
 
     let receiver_message = match kind {
         Kind::Signal => "a #[signal] handler changes the workflow's state: take `&mut self` first",
@@ -221,63 +215,80 @@ pub(crate) fn check_names(handlers: &[Handler], errors: &mut Errors) {
 }
 
 /// The handler items of the `WorkflowDefinition` impl: name lists, dispatch by name, and
-/// recognition of handlers passed as values.
-pub(crate) fn generate(handlers: &[Handler]) -> TokenStream {
+/// recognition of handlers passed as values. The trait's defaults stand for "none", so the
+/// items of a kind are emitted only when the workflow has handlers of that kind.
+pub(crate) fn generate(handlers: &[Handler], rt: &Runtime) -> TokenStream {
     let signals: Vec<&Handler> = handlers.iter().filter(|h| h.kind == Kind::Signal).collect();
     let queries: Vec<&Handler> = handlers.iter().filter(|h| h.kind == Kind::Query).collect();
-    let signal_names = signals.iter().map(|h| &h.wire_name);
-    let query_names = queries.iter().map(|h| &h.wire_name);
-    let signal_arms = signals.iter().map(|h| dispatch_arm(h));
-    let query_arms = queries.iter().map(|h| dispatch_arm(h));
-    let signal_lookup = name_lookup(&signals);
-    let query_lookup = name_lookup(&queries);
-    let p = quote!(::chronicle::__private);
+    let mut items = TokenStream::new();
+    if !signals.is_empty() {
+        items.extend(signal_items(&signals, rt));
+    }
+    if !queries.is_empty() {
+        items.extend(query_items(&queries, rt));
+    }
+    items
+}
+
+fn signal_items(signals: &[&Handler], rt: &Runtime) -> TokenStream {
+    let names = signals.iter().map(|h| &h.wire_name);
+    let arms = signals.iter().map(|h| dispatch_arm(h, rt));
+    let lookup = name_lookup(signals, rt);
     let payloads = codec::local("payloads");
     quote! {
-        const SIGNALS: &'static [&'static str] = &[#(#signal_names),*];
-        const QUERIES: &'static [&'static str] = &[#(#query_names),*];
+        const SIGNALS: &'static [&'static str] = &[#(#names),*];
 
         fn handle_signal(
             &mut self,
             name: &str,
-            #payloads: #p::Vec<#p::Payload>,
-        ) -> #p::Option<#p::Result<(), #p::PayloadError>> {
+            #payloads: #rt::Vec<#rt::Payload>,
+        ) -> #rt::Option<#rt::Result<(), #rt::PayloadError>> {
             match name {
-                #(#signal_arms)*
+                #(#arms)*
                 _ => {
                     let _ = #payloads;
-                    #p::None
+                    #rt::None
                 }
             }
         }
+
+        fn signal_name(method: #rt::TypeId) -> #rt::Option<&'static str> {
+            #lookup
+        }
+    }
+}
+
+fn query_items(queries: &[&Handler], rt: &Runtime) -> TokenStream {
+    let names = queries.iter().map(|h| &h.wire_name);
+    let arms = queries.iter().map(|h| dispatch_arm(h, rt));
+    let lookup = name_lookup(queries, rt);
+    let payloads = codec::local("payloads");
+    quote! {
+        const QUERIES: &'static [&'static str] = &[#(#names),*];
 
         fn handle_query(
             &self,
             name: &str,
-            #payloads: #p::Vec<#p::Payload>,
-        ) -> #p::Option<#p::Result<#p::Vec<#p::Payload>, #p::PayloadError>> {
+            #payloads: #rt::Vec<#rt::Payload>,
+        ) -> #rt::Option<#rt::Result<#rt::Vec<#rt::Payload>, #rt::PayloadError>> {
             match name {
-                #(#query_arms)*
+                #(#arms)*
                 _ => {
                     let _ = #payloads;
-                    #p::None
+                    #rt::None
                 }
             }
         }
 
-        fn signal_name(method: #p::TypeId) -> #p::Option<&'static str> {
-            #signal_lookup
-        }
-
-        fn query_name(method: #p::TypeId) -> #p::Option<&'static str> {
-            #query_lookup
+        fn query_name(method: #rt::TypeId) -> #rt::Option<&'static str> {
+            #lookup
         }
     }
 }
 
 /// `"name" => { decode each argument; call; Some(Ok(..)) }`, returning early on a decode error.
-fn dispatch_arm(handler: &Handler) -> TokenStream {
-    let p = quote!(::chronicle::__private);
+fn dispatch_arm(handler: &Handler, rt: &Runtime) -> TokenStream {
+    let p = rt;
     let Handler {
         kind,
         method,
@@ -304,12 +315,14 @@ fn dispatch_arm(handler: &Handler) -> TokenStream {
     // handler's types, rather than at each client call.
     let client_side = args
         .iter()
-        .map(|ty| quote_spanned!(ty.span()=> #p::assert_serialize::<#ty>();))
-        .chain(
-            answer
-                .iter()
-                .map(|ty| quote_spanned!(ty.span()=> #p::assert_deserialize::<#ty>();)),
-        );
+        .map(|ty| {
+            let p = rt.at(ty.span());
+            quote_spanned!(ty.span()=> #p::assert_serialize::<#ty>();)
+        })
+        .chain(answer.iter().map(|ty| {
+            let p = rt.at(ty.span());
+            quote_spanned!(ty.span()=> #p::assert_deserialize::<#ty>();)
+        }));
     let call = quote_spanned!(method.span()=> self.#method(#(#names),*));
     let result = match answer {
         None => quote! {
@@ -317,7 +330,9 @@ fn dispatch_arm(handler: &Handler) -> TokenStream {
             #p::Some(#p::Ok(()))
         },
         Some(answer) => {
-            let encode = quote_spanned!(answer.span()=> #p::encode_answer::<#answer>(&#call));
+            let p_answer = rt.at(answer.span());
+            let encode =
+                quote_spanned!(answer.span()=> #p_answer::encode_answer::<#answer>(&#call));
             quote!(#p::Some(#encode))
         }
     };
@@ -336,8 +351,8 @@ fn dispatch_arm(handler: &Handler) -> TokenStream {
 }
 
 /// `if method == type_id_of(&Self::m) { return Some("name") } .. None`.
-fn name_lookup(handlers: &[&Handler]) -> TokenStream {
-    let p = quote!(::chronicle::__private);
+fn name_lookup(handlers: &[&Handler], rt: &Runtime) -> TokenStream {
+    let p = rt;
     let checks = handlers.iter().map(|h| {
         let (method, wire_name) = (&h.method, &h.wire_name);
         quote! {

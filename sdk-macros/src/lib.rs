@@ -18,12 +18,15 @@ mod codec;
 mod determinism;
 mod diag;
 mod handler;
+mod paths;
 mod signature;
 mod workflow;
 
 /// Defines an activity from an `async fn`.
 ///
-/// ```ignore
+/// ```no_run
+/// use chronicle::prelude::*;
+///
 /// #[activity]
 /// async fn compose_greeting(ctx: ActivityContext, name: String) -> Result<String, ActivityError> {
 ///     Ok(format!("Hello, {name}!"))
@@ -53,7 +56,10 @@ pub fn activity(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Defines a workflow from the inherent impl block of its type.
 ///
-/// ```ignore
+/// ```no_run
+/// use chronicle::prelude::*;
+/// # #[activity] async fn compose_greeting(name: String) -> Result<String, ActivityError> { Ok(name) }
+///
 /// #[derive(Default)]
 /// pub struct HelloWorkflow;
 ///
@@ -85,9 +91,19 @@ pub fn activity(args: TokenStream, item: TokenStream) -> TokenStream {
 /// iteration over a `HashMap`/`HashSet` (checked by type: use `BTreeMap`/`BTreeSet`). A statement
 /// or method whose nondeterminism is harmless can say so, greppably:
 ///
-/// ```ignore
-/// #[nondeterministic(reason = "only logs; the decision below does not depend on it")]
-/// let started = std::time::Instant::now();
+/// ```no_run
+/// # use chronicle::prelude::*;
+/// # #[derive(Default)] struct Timed;
+/// # #[workflow] impl Timed {
+/// #[run]
+/// async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
+///     #[nondeterministic(reason = "only logged; no decision depends on it")]
+///     let started = std::time::Instant::now();
+///     ctx.sleep(Duration::from_secs(1)).await?;
+///     println!("slept for {:?}", started.elapsed());
+///     Ok(())
+/// }
+/// # }
 /// ```
 #[proc_macro_attribute]
 pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -105,11 +121,17 @@ pub fn run(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Marks a signal handler of a `#[workflow]` impl block.
 ///
-/// ```ignore
+/// ```no_run
+/// # use chronicle::prelude::*;
+/// # #[derive(serde::Serialize, serde::Deserialize)] struct Payment { cents: u64 }
+/// # #[derive(Default)] struct InvoiceWorkflow { paid: Option<Payment> }
+/// # #[workflow] impl InvoiceWorkflow {
+/// # #[run] async fn run(_ctx: WorkflowContext<Self>) -> WorkflowResult<()> { Ok(()) }
 /// #[signal]
 /// fn payment_received(&mut self, payment: Payment) {
 ///     self.paid = Some(payment);
 /// }
+/// # }
 /// ```
 ///
 /// A signal handler is a synchronous method taking `&mut self` and the signal's arguments
@@ -126,11 +148,17 @@ pub fn signal(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Marks a query handler of a `#[workflow]` impl block.
 ///
-/// ```ignore
+/// ```no_run
+/// # use chronicle::prelude::*;
+/// # #[derive(Clone, Default, serde::Serialize, serde::Deserialize)] struct InvoiceStatus { paid: bool }
+/// # #[derive(Default)] struct InvoiceWorkflow { status: InvoiceStatus }
+/// # #[workflow] impl InvoiceWorkflow {
+/// # #[run] async fn run(_ctx: WorkflowContext<Self>) -> WorkflowResult<()> { Ok(()) }
 /// #[query]
 /// fn status(&self) -> InvoiceStatus {
 ///     self.status.clone()
 /// }
+/// # }
 /// ```
 ///
 /// A query handler is a synchronous method taking `&self` and the query's arguments, returning

@@ -1,5 +1,6 @@
 //! Validation of the signature shared by activities and `#[run]` functions:
-//! `async fn name(ctx: Context, a: A, b: B) -> Ret`.
+//! `async fn name(ctx: Context, a: A, b: B) -> Ret`, and the pre-check ([`check_shape`]) that
+//! handlers share with them: `async` or not, `unsafe`, generics, variadics.
 
 use crate::diag::Errors;
 use syn::visit::Visit;
@@ -33,40 +34,63 @@ pub(crate) struct Params {
     pub(crate) ret: Type,
 }
 
+/// Whether a marked function must be `async`, with the message when it breaks the rule.
+pub(crate) enum Asyncness {
+    /// Activities and `#[run]`: reported at `fn` when `async` is missing.
+    Required(String),
+    /// Handlers: reported at `async`.
+    Forbidden(String),
+}
+
+/// The rules every marked function's signature follows before its parameters are read, with
+/// the wording of each kind.
+pub(crate) struct Shape {
+    pub(crate) asyncness: Asyncness,
+    pub(crate) unsafe_message: String,
+    pub(crate) generic_message: String,
+    pub(crate) variadic_message: String,
+}
+
+/// Checks `sig` against `shape`, reporting every rule it breaks.
+pub(crate) fn check_shape(sig: &Signature, shape: &Shape, errors: &mut Errors) {
+    match (&shape.asyncness, &sig.asyncness) {
+        (Asyncness::Required(message), None) => errors.spanned(sig.fn_token, message),
+        (Asyncness::Forbidden(message), Some(asyncness)) => errors.spanned(asyncness, message),
+        _ => {}
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        errors.spanned(unsafety, &shape.unsafe_message);
+    }
+    if !sig.generics.params.is_empty() {
+        errors.spanned(&sig.generics, &shape.generic_message);
+    } else if let Some(where_clause) = &sig.generics.where_clause {
+        errors.spanned(where_clause, &shape.generic_message);
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.spanned(variadic, &shape.variadic_message);
+    }
+}
+
 /// Checks `sig`, reporting every problem; `None` when any was found.
 pub(crate) fn check(sig: &Signature, rules: &FnRules, errors: &mut Errors) -> Option<Params> {
     let before = errors.len();
     let attr = rules.attr;
-    if sig.asyncness.is_none() {
-        errors.spanned(
-            sig.fn_token,
-            format!(
-                "{attr} requires an `async fn`: {}; write `async fn {}(..)`",
-                rules.why_async, sig.ident
-            ),
-        );
-    }
-    if let Some(unsafety) = &sig.unsafety {
-        errors.spanned(
-            unsafety,
-            format!(
-                "{attr} functions cannot be `unsafe`: the worker calls them with decoded \
-                 arguments and cannot uphold safety requirements"
-            ),
-        );
-    }
-    let generic_message = format!(
-        "{attr} functions cannot be generic: their argument and return types must be concrete \
-         so that they can be encoded on the wire"
-    );
-    if !sig.generics.params.is_empty() {
-        errors.spanned(&sig.generics, &generic_message);
-    } else if let Some(where_clause) = &sig.generics.where_clause {
-        errors.spanned(where_clause, &generic_message);
-    }
-    if let Some(variadic) = &sig.variadic {
-        errors.spanned(variadic, format!("{attr} functions cannot be variadic"));
-    }
+    let shape = Shape {
+        asyncness: Asyncness::Required(format!(
+            "{attr} requires an `async fn`: {}; write `async fn {}(..)`",
+            rules.why_async, sig.ident
+        )),
+        unsafe_message: format!(
+            "{attr} functions cannot be `unsafe`: the worker calls them with decoded \
+             arguments and cannot uphold safety requirements"
+        ),
+        generic_message: format!(
+            "{attr} functions cannot be generic: their argument and return types must be \
+             concrete so that they can be encoded on the wire"
+        ),
+        variadic_message: format!("{attr} functions cannot be variadic"),
+    };
+    check_shape(sig, &shape, errors);
 
     let mut has_context = false;
     let mut args = Vec::new();

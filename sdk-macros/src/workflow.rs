@@ -9,6 +9,7 @@ use crate::codec;
 use crate::determinism;
 use crate::diag::{Errors, Failure};
 use crate::handler::{self, Handler};
+use crate::paths::{self, Runtime};
 use crate::signature::{self, FnRules, Params};
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
@@ -20,6 +21,7 @@ const KIND: MacroKind = MacroKind {
     attr: "workflow",
     defines: "workflow",
     example: "WireName",
+    accepts_crate: true,
 };
 
 const RUN_NEEDS_CONTEXT: &str = "#[run] takes `ctx: WorkflowContext<Self>` as its first \
@@ -75,11 +77,13 @@ fn handler_macro_kind(kind: handler::Kind) -> MacroKind {
             attr: "signal",
             defines: "signal",
             example: "payment_received",
+            accepts_crate: false,
         },
         handler::Kind::Query => MacroKind {
             attr: "query",
             defines: "query",
             example: "status",
+            accepts_crate: false,
         },
     }
 }
@@ -94,13 +98,15 @@ enum Marker {
 }
 
 impl Marker {
-    /// The marker `attr` is, if any: `#[run]`, `#[chronicle::run]` or `#[::chronicle::run]`.
-    fn of(attr: &Attribute) -> Option<Self> {
+    /// The marker `attr` is, if any: `#[run]`, `#[chronicle::run]`, `#[::chronicle::run]`, or
+    /// `#[path::run]` under `#[workflow(crate = "path")]`.
+    fn of(attr: &Attribute, krate: Option<&syn::Path>) -> Option<Self> {
         let path = attr.path();
         let segments: Vec<&Ident> = path.segments.iter().map(|s| &s.ident).collect();
         let last = match segments.as_slice() {
             [last] if path.leading_colon.is_none() => last,
             [krate, last] if *krate == "chronicle" => last,
+            [.., last] if krate.is_some_and(|krate| paths::is_under(path, krate)) => last,
             _ => return None,
         };
         match last.to_string().as_str() {
@@ -129,7 +135,11 @@ struct Marked {
 }
 
 /// Removes the marker attributes from the impl block's items and returns where they were.
-fn take_markers(item: &mut ItemImpl, errors: &mut Errors) -> Vec<Marked> {
+fn take_markers(
+    item: &mut ItemImpl,
+    krate: Option<&syn::Path>,
+    errors: &mut Errors,
+) -> Vec<Marked> {
     let mut marked: Vec<Marked> = Vec::new();
     for (index, impl_item) in item.items.iter_mut().enumerate() {
         let is_fn = matches!(impl_item, ImplItem::Fn(_));
@@ -138,7 +148,7 @@ fn take_markers(item: &mut ItemImpl, errors: &mut Errors) -> Vec<Marked> {
         };
         let mut kept = Vec::with_capacity(attrs.len());
         for attr in attrs.drain(..) {
-            let Some(marker) = Marker::of(&attr) else {
+            let Some(marker) = Marker::of(&attr, krate) else {
                 kept.push(attr);
                 continue;
             };
@@ -208,6 +218,8 @@ struct Workflow {
     params: Params,
     /// `#[signal]` and `#[query]` methods.
     handlers: Vec<Handler>,
+    /// Where generated code finds the runtime.
+    rt: Runtime,
 }
 
 fn analyze(args: TokenStream, tokens: TokenStream) -> Result<Workflow, Failure> {
@@ -253,7 +265,9 @@ fn analyze(args: TokenStream, tokens: TokenStream) -> Result<Workflow, Failure> 
     // so that the one error that matters is not buried under consequences.
     let is_trait_impl = item.trait_.is_some();
     let mut marker_errors = Errors::new();
-    let marked = take_markers(&mut item, &mut marker_errors);
+    let krate = args.krate;
+    let rt = Runtime::new(krate.as_ref());
+    let marked = take_markers(&mut item, krate.as_ref(), &mut marker_errors);
     if !is_trait_impl {
         if let Err(error) = marker_errors.finish() {
             errors.push(error);
@@ -297,7 +311,7 @@ fn analyze(args: TokenStream, tokens: TokenStream) -> Result<Workflow, Failure> 
     };
     // Always run, to remove the `#[nondeterministic]` attributes from the emitted block.
     let mut nondeterminism = Errors::new();
-    determinism::check(&mut item, &mut nondeterminism);
+    determinism::check(&mut item, &rt, &mut nondeterminism);
 
     match (errors.len(), name, run) {
         (0, Some(name), Some((run, params))) => {
@@ -307,6 +321,7 @@ fn analyze(args: TokenStream, tokens: TokenStream) -> Result<Workflow, Failure> 
                 run,
                 params,
                 handlers,
+                rt,
             };
             // Only the bodies are wrong: emit the whole expansion next to the errors.
             match nondeterminism.finish() {
@@ -415,35 +430,38 @@ fn generate(workflow: &Workflow) -> TokenStream {
         run,
         params,
         handlers,
+        rt,
     } = workflow;
-    let handler_items = handler::generate(handlers);
+    let handler_items = handler::generate(handlers, rt);
     let self_ty = &item.self_ty;
     let cfgs = item.attrs.iter().filter(|attr| attr.path().is_ident("cfg"));
     let input_type = codec::input_type(&params.args);
     // Spanned at the return type, so that "must return `WorkflowResult<T>`" points there.
     let ret = &params.ret;
+    let rt_ret = rt.at(ret.span());
     let output = quote_spanned! {ret.span()=>
-        type Output = <#ret as ::chronicle::__private::WorkflowReturn>::Output;
+        type Output = <#ret as #rt_ret::WorkflowReturn>::Output;
     };
-    let encode_input = codec::encode_input(&params.args);
-    let decode_input = codec::decode_input(&params.args);
+    let encode_input = codec::encode_input(&params.args, rt);
+    let decode_input = codec::decode_input(&params.args, rt);
     let names = codec::arg_names(&params.args);
     let pattern = codec::input_pattern(&names);
     let (ctx, input) = (codec::local("ctx"), codec::local("input"));
     // Spanned at the run function's name, so that type errors in the call point there.
+    let rt_run = rt.at(run.span());
     let call = quote_spanned! {run.span()=>
-        ::chronicle::__private::Box::pin(<#self_ty>::#run(#ctx, #(#names),*))
+        #rt_run::Box::pin(<#self_ty>::#run(#ctx, #(#names),*))
     };
 
     // The whole function is spanned at the return type: its signature names `Self::Output`, and
     // a wrong return type is then reported once, there, instead of at the attribute too.
     let run_fn = quote_spanned! {ret.span()=>
         fn run(
-            #ctx: ::chronicle::__private::WorkflowContext<Self>,
+            #ctx: #rt_ret::WorkflowContext<Self>,
             #input: Self::Input,
-        ) -> ::chronicle::__private::LocalBoxFuture<
+        ) -> #rt_ret::LocalBoxFuture<
             'static,
-            ::chronicle::__private::Result<Self::Output, ::chronicle::__private::WorkflowError>,
+            #rt_ret::Result<Self::Output, #rt_ret::WorkflowError>,
         > {
             let #pattern = #input;
             #call
@@ -455,7 +473,8 @@ fn generate(workflow: &Workflow) -> TokenStream {
 
         #(#cfgs)*
         const _: () = {
-            impl ::chronicle::__private::WorkflowDefinition for #self_ty {
+            #[automatically_derived]
+            impl #rt::WorkflowDefinition for #self_ty {
                 type Input = #input_type;
                 #output
                 const NAME: &'static str = #name;

@@ -4,7 +4,9 @@
 //! are public so that the generated code and the typed stubs (`ctx.activity(f, input)`,
 //! `client.start(W::run, input, ..)`) can name them.
 
-use crate::{ActivityContext, ActivityError, WorkflowContext, WorkflowError};
+use crate::error::{ActivityError, WorkflowError};
+use crate::workflow::WorkflowContext;
+use chronicle_core::activity::ActivityContext;
 use chronicle_core::payload::{Payload, PayloadError};
 use futures::future::{BoxFuture, LocalBoxFuture};
 use serde::{de::DeserializeOwned, Serialize};

@@ -6,7 +6,16 @@
 //! `.iter()`/`.values()`/.. call in a probe whose type decides, by autoref specialisation,
 //! whether the value is ordered:
 //!
-//! ```ignore
+//! ```
+//! # let value = vec![3, 1, 2];
+//! use ::chronicle::__private::{OrderedProbe as _, UnorderedProbe as _};
+//! ::chronicle::__private::require_ordered((&::chronicle::__private::Probe(&value)).probe());
+//! ```
+//!
+//! The same probe on a `HashMap` does not compile:
+//!
+//! ```compile_fail
+//! # let value = std::collections::HashMap::<u8, u8>::new();
 //! use ::chronicle::__private::{OrderedProbe as _, UnorderedProbe as _};
 //! ::chronicle::__private::require_ordered((&::chronicle::__private::Probe(&value)).probe());
 //! ```
@@ -19,12 +28,15 @@
 use std::collections::{hash_map, hash_set, HashMap, HashSet};
 
 /// Wraps a reference to the value being checked.
+#[derive(Debug)]
 pub struct Probe<T>(pub T);
 
 /// What [`OrderedProbe::probe`] returns: iterating this value is deterministic.
+#[derive(Debug)]
 pub struct Ordered;
 
 /// What [`UnorderedProbe::probe`] returns: iterating this value is not deterministic.
+#[derive(Debug)]
 pub struct Unordered;
 
 /// Implemented, for every type, on `&Probe<T>`: the fallback when [`UnorderedProbe`] does not
@@ -83,7 +95,8 @@ unordered! {
     message = "iteration order of HashMap/HashSet differs between processes, so a replay of \
                this workflow could take different decisions",
     label = "iterates over a HashMap or HashSet",
-    note = "use `BTreeMap`/`BTreeSet`, or sort first (collect into a `Vec` and sort it)",
+    note = "use `BTreeMap`/`BTreeSet`, or collect into a `Vec` and sort it in the next \
+            statement: `let mut v: Vec<_> = map.iter().collect(); v.sort();`",
     note = "if the order cannot change the outcome (a count, a sum of integers), mark the \
             statement `#[nondeterministic(reason = \"...\")]`"
 )]

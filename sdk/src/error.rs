@@ -12,8 +12,10 @@ pub type WorkflowResult<T> = Result<T, WorkflowError>;
 /// An error returned by an activity: fails this attempt, and the server retries it unless it is
 /// non-retryable or the retry policy is exhausted.
 ///
-/// Any `std::error::Error` converts into it with `?` (retryable, with its `source()` chain as
-/// the cause chain and its type name as the error type).
+/// Any `std::error::Error + Send + Sync + 'static` converts into it with `?` (retryable, with
+/// its `source()` chain as the cause chain and its type name as the error type). That blanket
+/// conversion is why `ActivityError` is not itself a `std::error::Error`; workflows differ, see
+/// [`WorkflowError`] and the crate docs on `?`.
 ///
 /// ```
 /// use chronicle::ActivityError;
@@ -214,6 +216,12 @@ impl From<ExternalWorkflowFailure> for WorkflowError {
 
 /// The error a workflow returns: fails the workflow execution with this failure.
 ///
+/// Unlike [`ActivityError`], it does not convert from every `std::error::Error`: `?` works on
+/// the failures of what the workflow awaited ([`ActivityFailure`], [`ChildWorkflowFailure`],
+/// [`ExternalWorkflowFailure`], [`Canceled`]) and on [`PayloadError`]. Other errors need a
+/// deliberate `map_err(|e| WorkflowError::new(e.to_string()))`, because a workflow's failure is
+/// part of its recorded history.
+///
 /// ```
 /// use chronicle::WorkflowError;
 /// let e = WorkflowError::new("invoice amount must be positive").with_type("InvalidInvoice");
@@ -309,8 +317,7 @@ impl From<PayloadError> for WorkflowError {
     }
 }
 
-/// What a timer, a wait or [`WorkflowContext::cancelled`](crate::WorkflowContext::cancelled)
-/// returns once the workflow has been asked to cancel (outside a non-cancellable scope).
+/// What a timer or a wait returns once the workflow has been asked to cancel (outside a non-cancellable scope).
 ///
 /// `?` turns it into a [`WorkflowError`] that ends the workflow as canceled. Or handle it: run
 /// cleanup in [`WorkflowContext::non_cancellable`](crate::WorkflowContext::non_cancellable),

@@ -107,6 +107,7 @@ pub(crate) fn query_name<W: WorkflowDefinition, F: 'static>() -> Result<&'static
 
 /// A method with a handler's shape that is not marked as one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 #[error("`{function}` is not a #[{kind}] of workflow {workflow}: mark it `#[{kind}]` in the workflow's #[workflow] impl block")]
 pub struct NotAHandler {
     /// `signal` or `query`.

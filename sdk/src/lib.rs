@@ -1,6 +1,6 @@
 //! Chronicle: durable workflows on Temporal, in plain async Rust.
 //!
-//! ```ignore
+//! ```no_run
 //! use chronicle::prelude::*;
 //!
 //! #[activity]
@@ -19,7 +19,36 @@
 //!     }
 //! }
 //! ```
+//!
+//! # Where things are
+//!
+//! - Workflow code: [`WorkflowContext`] (in the [`prelude`]) and the futures it hands out, in
+//!   [`workflow`](mod@workflow).
+//! - Activity code: [`ActivityContext`], [`ActivityError`].
+//! - Starting and talking to workflows: [`Client`], [`WorkflowHandle`] and [`client`].
+//! - Running them: [`Worker`]; checking that changed code still replays: [`Replayer`].
+//! - Data on the wire: [`payload`] ([`Payload`], [`payload::encode`]), histories in [`history`]
+//!   ([`History`]), and the raw Temporal API messages in [`proto`].
+//!
+//! # Errors and `?`
+//!
+//! Types named `*Error` are raised by your code or by Chronicle locally; types named
+//! `*Failure` are received from Temporal (an activity, a child, another workflow failed).
+//!
+//! `?` works differently in the two kinds of code, on purpose:
+//!
+//! - **In an activity**, any `std::error::Error + Send + Sync + 'static` converts into
+//!   [`ActivityError`] (retryable, its `source()` chain kept), so `?` on an `io::Error` or a
+//!   `reqwest::Error` just works. The price: `ActivityError` itself is not a
+//!   `std::error::Error` (the blanket conversion would conflict with it).
+//! - **In a workflow**, only what Chronicle knows converts into [`WorkflowError`]:
+//!   [`ActivityFailure`], [`ChildWorkflowFailure`], [`ExternalWorkflowFailure`], [`Canceled`],
+//!   [`PayloadError`] and [`Failure`]. Arbitrary errors do not, because a workflow's failure is
+//!   recorded and replayed: say what it means with [`WorkflowError::new`] and
+//!   [`with_type`](WorkflowError::with_type), e.g.
+//!   `.map_err(|e| WorkflowError::new(e.to_string()).with_type("InvalidInput"))?`.
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 pub mod client;
 mod definition;
@@ -29,15 +58,33 @@ mod handlers;
 pub mod replay;
 pub mod testing;
 mod worker;
-mod workflow;
+pub mod workflow;
+
+/// Histories of workflow runs: load, save and inspect them (see [`History`]).
+pub mod history {
+    pub use chronicle_core::history::{History, HistoryError, HistoryEvent};
+}
+
+/// How values travel: one JSON [`Payload`] per argument or result.
+///
+/// [`encode`](crate::payload::encode) and [`decode`](crate::payload::decode) are what the typed API uses; call them for the untyped forms
+/// (`start_by_name`, `child_workflow_by_name`, `signal_payloads`).
+pub mod payload {
+    pub use chronicle_core::payload::{decode, decode_single, encode, Payload, PayloadError};
+}
+
+/// The raw Temporal API messages (`temporal.api.*`), for what the typed API does not wrap: the
+/// events of a [`History`], calls on [`Connection::raw`](crate::Connection).
+pub use chronicle_core::proto;
 
 pub use chronicle_core::activity::{
-    ActivityContext, ActivityInfo, CancellationReason, WillCompleteAsync,
+    ActivityContext, ActivityInfo, AppData, CancellationReason, WillCompleteAsync,
 };
 pub use chronicle_core::connection::{ConfigError, Tls, TlsOptions};
-pub use chronicle_core::connection::{ConnectionOptions, RetryOptions};
+pub use chronicle_core::connection::{
+    Connection, ConnectionError, ConnectionOptions, RetryOptions,
+};
 pub use chronicle_core::failure::{Failure, FailureKind};
-pub use chronicle_core::payload::PayloadError;
 pub use chronicle_core::retry_policy::RetryPolicy;
 pub use chronicle_core::search_attributes::SearchAttribute;
 pub use chronicle_core::workflow::WorkflowInfo;
@@ -50,14 +97,12 @@ pub use error::{
     WorkflowError, WorkflowResult,
 };
 pub use handlers::{NotAHandler, QueryFn, SignalFn};
-pub use replay::{ReplayError, ReplayFailures, Replayer};
+pub use history::History;
+pub use payload::{Payload, PayloadError};
+pub use replay::{Nondeterminism, ReplayError, ReplayFailures, Replayer};
 pub use uuid::Uuid;
 pub use worker::{shutdown_signal, ShutdownHandle, Worker, WorkerError, WorkerOptions};
-pub use workflow::{
-    ActivityCall, ActivityFuture, Cancelled, ChildResult, ChildStart, ChildWorkflow,
-    ChildWorkflowCall, ExternalOperation, ExternalWorkflow, NonCancellable, Timer, WaitUntil,
-    WaitUntilTimeout, WorkflowContext, WorkflowLogger, WORKFLOW_LOG_TARGET,
-};
+pub use workflow::WorkflowContext;
 
 /// Everything a workflow or activity module usually needs.
 pub mod prelude {
@@ -67,6 +112,11 @@ pub mod prelude {
     };
     pub use std::time::Duration;
 }
+
+/// The README's Rust snippets, compiled as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 
 /// What generated code reaches; not a public API.
 #[doc(hidden)]

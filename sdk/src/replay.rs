@@ -15,16 +15,16 @@
 //! }
 //! ```
 //!
-//! Replay drives the worker's own engine (`chronicle_core::workflow::run`), so a history that
-//! replays here replays on a worker.
+//! Replay drives the worker's own engine, so a history that replays here replays on a worker.
 
-use crate::client::ClientError;
+use crate::client::{Client, ClientError, Untyped, WorkflowHandle};
 use crate::definition::WorkflowDefinition;
 use crate::worker::WorkflowRegistration;
-use crate::{Client, WorkflowHandle};
 use chronicle_core::history::{History, HistoryError};
 use chronicle_core::workflow::run::{RunContext, WorkflowRun};
-use chronicle_core::workflow::{ActivityOptions, TaskFailure, TaskFailureKind, WorkflowFactory};
+use chronicle_core::workflow::{ActivityOptions, WorkflowFactory};
+
+pub use chronicle_core::workflow::{Nondeterminism, TaskFailure, TaskFailureKind};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -148,7 +148,7 @@ impl Replayer {
         workflow_id: &str,
         run_id: Option<&str>,
     ) -> Result<(), ReplayError> {
-        let mut handle: WorkflowHandle<crate::client::Untyped> = client.untyped_handle(workflow_id);
+        let mut handle: WorkflowHandle<Untyped> = client.untyped_handle(workflow_id);
         if let Some(run_id) = run_id {
             handle = handle.for_run(run_id);
         }
@@ -178,6 +178,7 @@ fn load(path: &Path) -> Result<History, ReplayError> {
 /// history has there, what the code did instead, and where in the workflow code.
 #[derive(Debug, thiserror::Error)]
 #[error("{source_name}: {kind}")]
+#[non_exhaustive]
 pub struct ReplayError {
     /// The history: its file, or the workflow it was fetched for.
     pub source_name: String,
@@ -194,7 +195,7 @@ impl ReplayError {
     }
 
     /// The nondeterminism found, if that is what failed.
-    pub fn nondeterminism(&self) -> Option<&chronicle_core::workflow::Nondeterminism> {
+    pub fn nondeterminism(&self) -> Option<&Nondeterminism> {
         match &self.kind {
             ReplayErrorKind::Replay(TaskFailure {
                 kind: TaskFailureKind::Nondeterminism(n),
@@ -206,6 +207,7 @@ impl ReplayError {
 
 /// Why a history did not replay.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReplayErrorKind {
     /// The file could not be read.
     #[error("{0}")]
@@ -244,6 +246,7 @@ fn list(names: &[String]) -> String {
 ///
 /// `Debug` prints the same as `Display`, so that `replay_dir(..).unwrap()` in a test shows a
 /// readable list.
+#[non_exhaustive]
 pub struct ReplayFailures {
     /// Histories that replayed.
     pub replayed: usize,

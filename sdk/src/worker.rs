@@ -37,6 +37,12 @@ pub struct Worker {
     inner: chronicle_core::worker::Worker,
 }
 
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").finish_non_exhaustive()
+    }
+}
+
 impl Worker {
     /// A worker for `task_queue` with default options.
     pub fn new(client: &Client, task_queue: impl Into<String>) -> Self {

@@ -52,7 +52,7 @@ fn pack_call(
     ctx: &WorkflowContext<impl Sized>,
     order: String,
     cancellation: ActivityCancellationType,
-) -> chronicle::ActivityCall<pack> {
+) -> chronicle::workflow::ActivityCall<pack> {
     ctx.activity(pack, order)
         .start_to_close(Duration::from_secs(60))
         .heartbeat_timeout(Duration::from_secs(2))

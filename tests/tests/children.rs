@@ -91,7 +91,7 @@ impl Parent {
                     .parent_close_policy(policy)
                     .start()
                     .await?;
-                Ok(child.run_id())
+                Ok(child.run_id().unwrap_or_default().to_string())
             }
             Plan::CancelChild => {
                 let child = ctx

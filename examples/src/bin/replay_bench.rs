@@ -7,8 +7,7 @@
 //! test.
 
 use chronicle::prelude::*;
-use chronicle::Replayer;
-use chronicle_core::history::History;
+use chronicle::{History, Replayer};
 use std::time::{Duration as StdDuration, Instant};
 
 #[activity]

@@ -163,6 +163,7 @@ impl ActivityContext {
     ///         }
     ///     }
     /// }
+    /// # }
     /// ```
     pub async fn cancelled(&self) -> CancellationReason {
         self.attempt.cancel.cancelled().await

@@ -6,7 +6,7 @@ use quote::quote;
 fn run(item: TokenStream) -> (String, Vec<String>) {
     let mut item: ItemImpl = syn::parse2(item).unwrap();
     let mut errors = Errors::new();
-    check(&mut item, &mut errors);
+    check(&mut item, &crate::paths::Runtime::default(), &mut errors);
     let messages = match errors.finish() {
         Ok(()) => Vec::new(),
         Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
@@ -191,4 +191,51 @@ fn statement_position_keeps_parsing() {
     let reparsed: syn::Result<ItemImpl> = syn::parse_str(&out);
     assert!(reparsed.is_ok(), "{out}");
     assert!(out.contains("(match self . items . iter () {"), "{out}");
+}
+
+#[test]
+fn collecting_then_sorting_in_the_next_statement_is_not_checked() {
+    let checks = |body: TokenStream| {
+        let (out, _) = run(quote!(impl W { fn f(&self) { #body } }));
+        out.matches("require_ordered").count()
+    };
+    assert_eq!(
+        checks(quote! { let mut v: Vec<_> = m.iter().collect(); v.sort(); }),
+        0
+    );
+    assert_eq!(
+        checks(
+            quote! { let mut v = m.values().map(|x| x + 1).collect::<Vec<_>>(); v.sort_by_key(|x| *x); }
+        ),
+        0
+    );
+    assert_eq!(
+        checks(
+            quote! { let mut v: Vec<_> = ctx.state(|s| s.m.keys().cloned().collect()); v.sort(); }
+        ),
+        0
+    );
+    // Not sorted, sorted later, or another binding sorted: still checked.
+    assert_eq!(checks(quote! { let v: Vec<_> = m.iter().collect(); }), 1);
+    assert_eq!(
+        checks(quote! { let mut v: Vec<_> = m.iter().collect(); log(&v); v.sort(); }),
+        1
+    );
+    assert_eq!(
+        checks(quote! { let mut v: Vec<_> = m.iter().collect(); w.sort(); }),
+        1
+    );
+    // Iteration inside the chain's arguments is still checked.
+    assert_eq!(
+        checks(
+            quote! { let mut v: Vec<_> = m.iter().map(|x| n.iter().count() + x).collect(); v.sort(); }
+        ),
+        0
+    );
+    assert_eq!(
+        checks(
+            quote! { let mut v: Vec<_> = m.iter().map(|x| { for y in n.values() {} x }).collect(); v.sort(); }
+        ),
+        1
+    );
 }

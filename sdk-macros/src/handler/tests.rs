@@ -256,7 +256,7 @@ fn generates_dispatch_by_kind() {
         .unwrap(),
         run(Kind::Query, parse_quote!(fn status(&self) -> Status)).unwrap(),
     ];
-    let out = generate(&handlers).to_string();
+    let out = generate(&handlers, &Runtime::default()).to_string();
     assert!(out.contains("const SIGNALS : & 'static [& 'static str] = & [\"approve\"] ;"));
     assert!(out.contains("const QUERIES : & 'static [& 'static str] = & [\"status\"] ;"));
     assert!(out.contains("\"signal approve\""), "{out}");
@@ -266,4 +266,20 @@ fn generates_dispatch_by_kind() {
         "{out}"
     );
     assert!(out.contains("type_id_of (& Self :: approve)"), "{out}");
+}
+
+#[test]
+fn emits_the_items_of_a_kind_only_when_it_has_handlers() {
+    let rt = Runtime::default();
+    assert!(generate(&[], &rt).is_empty());
+    let signal_only = [run(
+        Kind::Signal,
+        parse_quote!(fn approve(&mut self, by: String)),
+    )
+    .unwrap()];
+    let out = generate(&signal_only, &rt).to_string();
+    assert!(out.contains("fn handle_signal"), "{out}");
+    assert!(out.contains("fn signal_name"), "{out}");
+    assert!(!out.contains("QUERIES"), "{out}");
+    assert!(!out.contains("fn handle_query"), "{out}");
 }

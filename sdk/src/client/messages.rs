@@ -23,8 +23,21 @@ impl<W: WorkflowDefinition> WorkflowHandle<W> {
     /// Returns once the server has recorded the signal in the workflow's history; the workflow
     /// applies it at its next workflow task.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # #[derive(serde::Serialize, serde::Deserialize, Clone)] struct Payment { amount: f64 }
+    /// # #[derive(serde::Serialize, serde::Deserialize, Clone)] struct Invoice { id: String }
+    /// # #[derive(serde::Serialize, serde::Deserialize, Clone)] struct InvoiceStatus { paid: bool }
+    /// # #[derive(Default)] struct InvoiceWorkflow { paid: bool }
+    /// # #[workflow] impl InvoiceWorkflow {
+    /// #     #[run] async fn run(_ctx: WorkflowContext<Self>, invoice: Invoice) -> WorkflowResult<()> { Ok(()) }
+    /// #     #[signal] fn payment_received(&mut self, payment: Payment) { self.paid = true; }
+    /// #     #[query] fn status(&self) -> InvoiceStatus { InvoiceStatus { paid: self.paid } }
+    /// # }
+    /// # use chronicle::WorkflowHandle;
+    /// # async fn f(handle: WorkflowHandle<InvoiceWorkflow>) -> Result<(), chronicle::client::ClientError> {
     /// handle.signal(InvoiceWorkflow::payment_received, Payment { amount: 120.0 }).await?;
+    /// # Ok(()) }
     /// ```
     // A plain `fn` returning a boxed future, not an `async fn`: with a wrong handler or
     // argument, the compiler then reports the error once, not again at the call and `.await`.
@@ -52,8 +65,21 @@ impl<W: WorkflowDefinition> WorkflowHandle<W> {
     /// A running workflow answers from its current state, a closed one from the state its
     /// history rebuilds; either way a worker for its task queue must be running.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # #[derive(serde::Serialize, serde::Deserialize, Clone)] struct Payment { amount: f64 }
+    /// # #[derive(serde::Serialize, serde::Deserialize, Clone)] struct Invoice { id: String }
+    /// # #[derive(serde::Serialize, serde::Deserialize, Clone)] struct InvoiceStatus { paid: bool }
+    /// # #[derive(Default)] struct InvoiceWorkflow { paid: bool }
+    /// # #[workflow] impl InvoiceWorkflow {
+    /// #     #[run] async fn run(_ctx: WorkflowContext<Self>, invoice: Invoice) -> WorkflowResult<()> { Ok(()) }
+    /// #     #[signal] fn payment_received(&mut self, payment: Payment) { self.paid = true; }
+    /// #     #[query] fn status(&self) -> InvoiceStatus { InvoiceStatus { paid: self.paid } }
+    /// # }
+    /// # use chronicle::WorkflowHandle;
+    /// # async fn f(handle: WorkflowHandle<InvoiceWorkflow>) -> Result<(), chronicle::client::ClientError> {
     /// let status: InvoiceStatus = handle.query(InvoiceWorkflow::status, ()).await?;
+    /// # Ok(()) }
     /// ```
     pub fn query<Q, Args>(
         &self,

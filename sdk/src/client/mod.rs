@@ -12,7 +12,7 @@
 //! let handle = client
 //!     .start_by_name(
 //!         "GreetingWorkflow",
-//!         vec![chronicle_core::payload::encode("World")?],
+//!         vec![chronicle::payload::encode("World")?],
 //!         "greeting-1",
 //!         "hello",
 //!     )
@@ -90,12 +90,17 @@ impl Client {
     /// Starts a workflow, typed by its `#[run]` function: the input must be the run function's
     /// argument type, and the handle's `result()` returns its output type.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # #[derive(Default)] struct HelloWorkflow;
+    /// # #[workflow] impl HelloWorkflow { #[run] async fn run(_ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<String> { Ok(name) } }
+    /// # async fn f(client: Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let handle = client
     ///     .start(HelloWorkflow::run, "World".to_string(), "hello-1", "hello")
     ///     .execution_timeout(Duration::from_secs(60))
     ///     .await?;
     /// let greeting: String = handle.result().await?;
+    /// # Ok(()) }
     /// ```
     pub fn start<W, Args, F>(
         &self,
@@ -117,7 +122,7 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn f(client: chronicle::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// use chronicle_core::payload::encode;
+    /// use chronicle::payload::encode;
     /// let handle = client
     ///     .start_by_name("ParallelWorkflow", vec![encode(&3)?], "parallel-1", "holdout")
     ///     .await?;
@@ -142,9 +147,14 @@ impl Client {
 
     /// A typed handle to the latest run of the workflow with this id.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # #[derive(Default)] struct HelloWorkflow;
+    /// # #[workflow] impl HelloWorkflow { #[run] async fn run(_ctx: WorkflowContext<Self>, name: String) -> WorkflowResult<String> { Ok(name) } }
+    /// # async fn f(client: Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let handle = client.handle::<HelloWorkflow>("hello-1");
     /// let greeting: String = handle.result().await?;
+    /// # Ok(()) }
     /// ```
     pub fn handle<W: WorkflowDefinition>(
         &self,

@@ -380,11 +380,23 @@ impl<W: WorkflowDefinition> StartWorkflow<W> {
     /// already in its history, applied before its run function first runs. The handle is
     /// that of the run that received the signal.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # #[derive(serde::Serialize, serde::Deserialize, Clone)] struct Payment { amount: f64 }
+    /// # #[derive(serde::Serialize, serde::Deserialize, Clone)] struct Invoice { id: String }
+    /// # #[derive(serde::Serialize, serde::Deserialize, Clone)] struct InvoiceStatus { paid: bool }
+    /// # #[derive(Default)] struct InvoiceWorkflow { paid: bool }
+    /// # #[workflow] impl InvoiceWorkflow {
+    /// #     #[run] async fn run(_ctx: WorkflowContext<Self>, invoice: Invoice) -> WorkflowResult<()> { Ok(()) }
+    /// #     #[signal] fn payment_received(&mut self, payment: Payment) { self.paid = true; }
+    /// #     #[query] fn status(&self) -> InvoiceStatus { InvoiceStatus { paid: self.paid } }
+    /// # }
+    /// # async fn f(client: Client, invoice: Invoice, payment: Payment) -> Result<(), chronicle::client::ClientError> {
     /// let handle = client
     ///     .start(InvoiceWorkflow::run, invoice, "invoice-42", "billing")
     ///     .with_signal(InvoiceWorkflow::payment_received, payment)
     ///     .await?;
+    /// # Ok(()) }
     /// ```
     pub fn with_signal<S, Args>(mut self, signal: S, input: S::Input) -> Self
     where

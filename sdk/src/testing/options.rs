@@ -78,7 +78,7 @@ fn format_details(details: &str) -> String {
     }
 }
 
-/// How [`DevServer::start_with`] runs the server.
+/// How [`DevServer::start_with`](super::DevServer::start_with) runs the server.
 ///
 /// ```
 /// use chronicle::testing::DevServerOptions;
@@ -104,7 +104,7 @@ pub struct DevServerOptions {
     pub extra_args: Vec<String>,
     /// How long to wait for the server to answer before giving up (default 60 s).
     pub ready_timeout: Duration,
-    /// Also stop the server when this process exits without dropping the [`DevServer`] (it was
+    /// Also stop the server when this process exits without dropping the [`DevServer`](super::DevServer) (it was
     /// kept in a `static`, the process aborted or was killed). On Unix this runs a tiny `/bin/sh`
     /// watchdog next to the server. Default: `true`.
     pub kill_on_process_exit: bool,

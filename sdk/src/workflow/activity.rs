@@ -9,6 +9,7 @@ use chronicle_core::retry_policy::RetryPolicy;
 use chronicle_core::workflow::{
     ActivityCancellationType, ActivityHandle, ActivityOptions, ActivityRequest, RunHandle,
 };
+use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::panic::Location;
@@ -161,5 +162,28 @@ impl<O: serde::de::DeserializeOwned> Future for ActivityFuture<O> {
                 ),
             },
         }
+    }
+}
+
+impl<A: ActivityDefinition> fmt::Debug for ActivityCall<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActivityCall")
+            .field("activity_type", &A::NAME)
+            .field("options", &self.options)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<O> fmt::Debug for ActivityFuture<O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            FutureState::Scheduled(_) => "scheduled",
+            FutureState::Failed(_) => "failed before scheduling",
+        };
+        f.debug_struct("ActivityFuture")
+            .field("activity_type", &self.activity_type)
+            .field("state", &state)
+            .finish()
     }
 }

@@ -1,17 +1,25 @@
 //! Other workflows, from workflow code: child workflows ([`ChildWorkflowCall`],
-//! [`ChildWorkflow`]) and signals or cancel requests to any workflow ([`ExternalWorkflow`]).
+//! [`ChildWorkflow`]); the ways to reach them, and any workflow by id ([`ExternalWorkflow`], in
+//! `external.rs`), start here on the context.
+//!
+//! Both come typed (by a `#[workflow]` type, its `#[run]` function and its `#[signal]` methods)
+//! or by name, as [`Untyped`], for workflows written with another SDK.
 
+use super::external::{
+    signal_external, typed_signal, untyped_signal, ExternalOperation, ExternalWorkflow,
+};
 use super::WorkflowContext;
+use crate::client::Untyped;
 use crate::definition::{RunFn, WorkflowDefinition};
-use crate::error::{ChildWorkflowFailure, ExternalWorkflowFailure};
-use crate::handlers::{signal_name, SignalFn};
+use crate::error::ChildWorkflowFailure;
+use crate::handlers::SignalFn;
 use chronicle_core::failure::Failure;
-use chronicle_core::payload::{self, Payload};
+use chronicle_core::payload::{self, Payload, PayloadError};
 use chronicle_core::retry_policy::RetryPolicy;
 use chronicle_core::search_attributes::SearchAttribute;
-use chronicle_core::workflow::{
-    ChildHandle, ChildWorkflowRequest, ExternalHandle, ParentClosePolicy, RunHandle,
-};
+use chronicle_core::workflow::{ChildHandle, ChildWorkflowRequest, ParentClosePolicy, RunHandle};
+use serde::Serialize;
+use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::panic::Location;
@@ -23,11 +31,22 @@ impl<W> WorkflowContext<W> {
     /// Starts a child workflow `C`, typed by its `#[run]` function: set options, then `.await`
     /// its result, or `.start().await` to carry on while it runs.
     ///
-    /// ```ignore
-    /// let receipt = ctx
-    ///     .child_workflow(InvoiceWorkflow::run, invoice)
-    ///     .workflow_id(format!("invoice-{}", id))
-    ///     .await?;
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # #[derive(Default)] struct InvoiceWorkflow;
+    /// # #[workflow] impl InvoiceWorkflow {
+    /// #     #[run] async fn run(_ctx: WorkflowContext<Self>, amount: u64) -> WorkflowResult<String> { Ok(String::new()) }
+    /// # }
+    /// # #[derive(Default)] struct Billing;
+    /// # #[workflow] impl Billing { #[run]
+    /// async fn run(ctx: WorkflowContext<Self>, id: u32) -> WorkflowResult<String> {
+    ///     let receipt = ctx
+    ///         .child_workflow(InvoiceWorkflow::run, 250)
+    ///         .workflow_id(format!("invoice-{id}"))
+    ///         .await?;
+    ///     Ok(receipt)
+    /// }
+    /// # }
     /// ```
     #[track_caller]
     pub fn child_workflow<C, Args, F>(&self, run: F, input: C::Input) -> ChildWorkflowCall<C>
@@ -36,25 +55,39 @@ impl<W> WorkflowContext<W> {
         F: RunFn<C, Args>,
     {
         let _ = run;
-        ChildWorkflowCall {
-            run: self.run_handle(),
-            input: C::encode_input(&input).map_err(|e| {
-                Failure::application(
-                    format!(
-                        "could not encode the input of child workflow {}: {e}",
-                        C::NAME
-                    ),
-                    "PayloadError",
-                )
-                .with_non_retryable(true)
-            }),
-            request: ChildWorkflowRequest {
-                workflow_type: C::NAME.to_string(),
-                ..Default::default()
-            },
-            location: Location::caller(),
-            _workflow: PhantomData,
-        }
+        let input = C::encode_input(&input).map_err(|e| {
+            payload_failure(format!(
+                "could not encode the input of child workflow {}: {e}",
+                C::NAME
+            ))
+        });
+        ChildWorkflowCall::new(self.run_handle(), C::NAME.to_string(), input)
+    }
+
+    /// Starts a child workflow by its type name, with already encoded arguments (one payload
+    /// per argument); for workflows written with other SDKs. Its result is the raw payloads.
+    ///
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// use chronicle::payload;
+    /// # #[derive(Default)] struct Orders;
+    /// # #[workflow] impl Orders { #[run]
+    /// async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<i64> {
+    ///     let result = ctx
+    ///         .child_workflow_by_name("ParallelWorkflow", vec![payload::encode(&3)?])
+    ///         .task_queue("python-workers")
+    ///         .await?;
+    ///     Ok(payload::decode_single(&result, "the sum")?)
+    /// }
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn child_workflow_by_name(
+        &self,
+        workflow_type: impl Into<String>,
+        args: Vec<Payload>,
+    ) -> ChildWorkflowCall<Untyped> {
+        ChildWorkflowCall::new(self.run_handle(), workflow_type.into(), Ok(args))
     }
 
     /// Another workflow, of type `X`, by id (its latest run): signal it or ask it to cancel.
@@ -62,12 +95,64 @@ impl<W> WorkflowContext<W> {
         &self,
         workflow_id: impl Into<String>,
     ) -> ExternalWorkflow<X> {
-        ExternalWorkflow {
-            run: self.run_handle(),
-            workflow_id: workflow_id.into(),
-            run_id: String::new(),
-            _workflow: PhantomData,
-        }
+        ExternalWorkflow::new(self.run_handle(), workflow_id.into())
+    }
+
+    /// Another workflow by id, whatever its type (for example, written with another SDK):
+    /// signal it by name or ask it to cancel.
+    ///
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # #[derive(Default)] struct Orders;
+    /// # #[workflow] impl Orders { #[run]
+    /// async fn run(ctx: WorkflowContext<Self>) -> WorkflowResult<()> {
+    ///     ctx.untyped_external_workflow("shipment-7")
+    ///         .signal("address_changed", "Main Street 1")
+    ///         .await?;
+    ///     Ok(())
+    /// }
+    /// # }
+    /// ```
+    pub fn untyped_external_workflow(
+        &self,
+        workflow_id: impl Into<String>,
+    ) -> ExternalWorkflow<Untyped> {
+        ExternalWorkflow::new(self.run_handle(), workflow_id.into())
+    }
+}
+
+/// What types a child workflow's result: a `#[workflow]` type (its run function's output), or
+/// [`Untyped`] (the raw payloads).
+pub trait ChildKind: 'static {
+    /// What awaiting the child gives on success.
+    type Output;
+    /// Decodes the child's result payloads.
+    #[doc(hidden)]
+    fn decode_result(
+        payloads: Vec<Payload>,
+        workflow_type: &str,
+    ) -> Result<Self::Output, PayloadError>;
+}
+
+impl<W: WorkflowDefinition> ChildKind for W {
+    type Output = W::Output;
+
+    fn decode_result(
+        payloads: Vec<Payload>,
+        workflow_type: &str,
+    ) -> Result<W::Output, PayloadError> {
+        payload::decode_single(
+            &payloads,
+            &format!("the result of child workflow {workflow_type}"),
+        )
+    }
+}
+
+impl ChildKind for Untyped {
+    type Output = Vec<Payload>;
+
+    fn decode_result(payloads: Vec<Payload>, _: &str) -> Result<Vec<Payload>, PayloadError> {
+        Ok(payloads)
     }
 }
 
@@ -81,7 +166,21 @@ pub struct ChildWorkflowCall<C> {
     _workflow: PhantomData<fn() -> C>,
 }
 
-impl<C: WorkflowDefinition> ChildWorkflowCall<C> {
+impl<C> ChildWorkflowCall<C> {
+    #[track_caller]
+    fn new(run: RunHandle, workflow_type: String, input: Result<Vec<Payload>, Failure>) -> Self {
+        Self {
+            run,
+            input,
+            request: ChildWorkflowRequest {
+                workflow_type,
+                ..Default::default()
+            },
+            location: Location::caller(),
+            _workflow: PhantomData,
+        }
+    }
+
     /// The child's workflow id (by default derived from the parent's, unique per run).
     pub fn workflow_id(mut self, id: impl Into<String>) -> Self {
         self.request.workflow_id = Some(id.into());
@@ -131,11 +230,9 @@ impl<C: WorkflowDefinition> ChildWorkflowCall<C> {
                 self.request.memo.insert(key.into(), value);
             }
             Err(e) => {
-                self.input = Err(Failure::application(
-                    format!("could not encode memo field of child workflow: {e}"),
-                    "PayloadError",
-                )
-                .with_non_retryable(true))
+                self.input = Err(payload_failure(format!(
+                    "could not encode memo field of child workflow: {e}"
+                )))
             }
         }
         self
@@ -152,6 +249,7 @@ impl<C: WorkflowDefinition> ChildWorkflowCall<C> {
     /// Starts the child; the future resolves once it is running (or could not start).
     pub fn start(self) -> ChildStart<C> {
         ChildStart {
+            workflow_type: self.request.workflow_type.clone(),
             handle: Some(self.issue()),
             _workflow: PhantomData,
         }
@@ -168,13 +266,15 @@ impl<C: WorkflowDefinition> ChildWorkflowCall<C> {
     }
 }
 
-impl<C: WorkflowDefinition> IntoFuture for ChildWorkflowCall<C> {
+impl<C: ChildKind> IntoFuture for ChildWorkflowCall<C> {
     type Output = Result<C::Output, ChildWorkflowFailure>;
     type IntoFuture = ChildResult<C>;
 
     fn into_future(self) -> ChildResult<C> {
+        let workflow_type = self.request.workflow_type.clone();
         ChildResult {
             handle: self.issue(),
+            workflow_type,
             _workflow: PhantomData,
         }
     }
@@ -184,6 +284,7 @@ impl<C: WorkflowDefinition> IntoFuture for ChildWorkflowCall<C> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct ChildStart<C> {
     handle: Option<Result<ChildHandle, Failure>>,
+    workflow_type: String,
     _workflow: PhantomData<fn() -> C>,
 }
 
@@ -206,7 +307,10 @@ impl<C> Future for ChildStart<C> {
         match handle.poll_start(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(failure)) => Poll::Ready(Err(ChildWorkflowFailure::new(failure))),
-            Poll::Ready(Ok(_run_id)) => Poll::Ready(Ok(ChildWorkflow {
+            Poll::Ready(Ok(run_id)) => Poll::Ready(Ok(ChildWorkflow {
+                workflow_type: this.workflow_type.clone(),
+                workflow_id: handle.workflow_id(),
+                run_id,
                 handle: handle.clone(),
                 _workflow: PhantomData,
             })),
@@ -217,26 +321,21 @@ impl<C> Future for ChildStart<C> {
 /// A running child workflow.
 pub struct ChildWorkflow<C> {
     handle: ChildHandle,
+    workflow_type: String,
+    workflow_id: String,
+    run_id: String,
     _workflow: PhantomData<fn() -> C>,
 }
 
-impl<C: WorkflowDefinition> ChildWorkflow<C> {
+impl<C> ChildWorkflow<C> {
     /// The child's workflow id.
-    pub fn workflow_id(&self) -> String {
-        self.handle.workflow_id()
+    pub fn workflow_id(&self) -> &str {
+        &self.workflow_id
     }
 
-    /// The child's run id.
-    pub fn run_id(&self) -> String {
-        self.handle.run_id().unwrap_or_default()
-    }
-
-    /// The child's result (wait for it, or drop this and let the child run on).
-    pub fn result(&self) -> ChildResult<C> {
-        ChildResult {
-            handle: Ok(self.handle.clone()),
-            _workflow: PhantomData,
-        }
+    /// The child's run id (always known: the child has started).
+    pub fn run_id(&self) -> Option<&str> {
+        Some(&self.run_id)
     }
 
     /// Asks the child to cancel; its result then says how it ended.
@@ -244,6 +343,36 @@ impl<C: WorkflowDefinition> ChildWorkflow<C> {
         self.handle.cancel();
     }
 
+    /// Sends the child a signal by name, with already encoded arguments (one payload each).
+    #[track_caller]
+    pub fn signal_payloads(
+        &self,
+        name: impl Into<String>,
+        args: Vec<Payload>,
+    ) -> ExternalOperation {
+        let run = self.handle.run_handle();
+        signal_external(
+            &run,
+            self.workflow_id.clone(),
+            self.run_id.clone(),
+            Ok((name.into(), args)),
+            Location::caller(),
+        )
+    }
+}
+
+impl<C: ChildKind> ChildWorkflow<C> {
+    /// The child's result (wait for it, or drop this and let the child run on).
+    pub fn result(&self) -> ChildResult<C> {
+        ChildResult {
+            handle: Ok(self.handle.clone()),
+            workflow_type: self.workflow_type.clone(),
+            _workflow: PhantomData,
+        }
+    }
+}
+
+impl<C: WorkflowDefinition> ChildWorkflow<C> {
     /// Sends the child a signal, typed by its `#[signal]` handler.
     #[track_caller]
     pub fn signal<S, Args>(&self, signal: S, input: S::Input) -> ExternalOperation
@@ -252,11 +381,26 @@ impl<C: WorkflowDefinition> ChildWorkflow<C> {
     {
         let _ = signal;
         let run = self.handle.run_handle();
-        signal_external::<C, S, Args>(
+        signal_external(
             &run,
-            self.handle.workflow_id(),
-            self.run_id(),
-            &input,
+            self.workflow_id.clone(),
+            self.run_id.clone(),
+            typed_signal::<C, S, Args>(&input),
+            Location::caller(),
+        )
+    }
+}
+
+impl ChildWorkflow<Untyped> {
+    /// Sends the child a signal by name with one argument (`()` for none).
+    #[track_caller]
+    pub fn signal<A: Serialize>(&self, name: &str, arg: A) -> ExternalOperation {
+        let run = self.handle.run_handle();
+        signal_external(
+            &run,
+            self.workflow_id.clone(),
+            self.run_id.clone(),
+            untyped_signal(name, &arg),
             Location::caller(),
         )
     }
@@ -266,12 +410,13 @@ impl<C: WorkflowDefinition> ChildWorkflow<C> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct ChildResult<C> {
     handle: Result<ChildHandle, Failure>,
+    workflow_type: String,
     _workflow: PhantomData<fn() -> C>,
 }
 
 impl<C> Unpin for ChildResult<C> {}
 
-impl<C: WorkflowDefinition> Future for ChildResult<C> {
+impl<C: ChildKind> Future for ChildResult<C> {
     type Output = Result<C::Output, ChildWorkflowFailure>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -281,100 +426,66 @@ impl<C: WorkflowDefinition> Future for ChildResult<C> {
         };
         handle.poll_result(cx).map(|result| match result {
             Err(failure) => Err(ChildWorkflowFailure::new(failure)),
-            Ok(payloads) => payload::decode_single(
-                &payloads,
-                &format!("the result of child workflow {}", C::NAME),
-            )
-            .map_err(|e| {
-                ChildWorkflowFailure::new(
-                    Failure::application(e.to_string(), "PayloadError").with_non_retryable(true),
-                )
-            }),
+            Ok(payloads) => C::decode_result(payloads, &self.workflow_type)
+                .map_err(|e| ChildWorkflowFailure::new(payload_failure(e.to_string()))),
         })
     }
 }
 
-/// Another workflow, addressed by id: see [`WorkflowContext::external_workflow`].
-pub struct ExternalWorkflow<X> {
-    run: RunHandle,
-    workflow_id: String,
-    run_id: String,
-    _workflow: PhantomData<fn() -> X>,
+/// A failure for a value that could not be encoded or decoded: retrying cannot help.
+pub(super) fn payload_failure(message: String) -> Failure {
+    Failure::application(message, "PayloadError").with_non_retryable(true)
 }
 
-impl<X: WorkflowDefinition> ExternalWorkflow<X> {
-    /// Targets one run instead of the latest.
-    pub fn for_run(mut self, run_id: impl Into<String>) -> Self {
-        self.run_id = run_id.into();
-        self
-    }
-
-    /// Sends it a signal, typed by its `#[signal]` handler; resolves once delivered.
-    #[track_caller]
-    pub fn signal<S, Args>(&self, signal: S, input: S::Input) -> ExternalOperation
-    where
-        S: SignalFn<X, Args>,
-    {
-        let _ = signal;
-        signal_external::<X, S, Args>(
-            &self.run,
-            self.workflow_id.clone(),
-            self.run_id.clone(),
-            &input,
-            Location::caller(),
-        )
-    }
-
-    /// Asks it to cancel; resolves once the request is recorded in its history.
-    #[track_caller]
-    pub fn cancel(&self) -> ExternalOperation {
-        ExternalOperation {
-            handle: Ok(self.run.cancel_external_at(
-                self.workflow_id.clone(),
-                self.run_id.clone(),
-                Location::caller(),
-            )),
-        }
+impl<C> fmt::Debug for ChildWorkflowCall<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildWorkflowCall")
+            .field("workflow_type", &self.request.workflow_type)
+            .field("workflow_id", &self.request.workflow_id)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
     }
 }
 
-fn signal_external<X: WorkflowDefinition, S: SignalFn<X, Args>, Args>(
-    run: &RunHandle,
-    workflow_id: String,
-    run_id: String,
-    input: &S::Input,
-    location: &'static Location<'static>,
-) -> ExternalOperation {
-    let prepared = signal_name::<X, S>()
-        .map_err(|e| Failure::application(e.to_string(), "NotAHandler").with_non_retryable(true))
-        .and_then(|name| {
-            let args = S::encode(input).map_err(|e| {
-                Failure::application(e.to_string(), "PayloadError").with_non_retryable(true)
-            })?;
-            Ok((name, args))
-        });
-    ExternalOperation {
-        handle: prepared.map(|(name, args)| {
-            run.signal_external_at(workflow_id, run_id, name.to_string(), args, location)
-        }),
+impl<C> fmt::Debug for ChildStart<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let workflow_id = match &self.handle {
+            Some(Ok(handle)) => Some(handle.workflow_id()),
+            _ => None,
+        };
+        f.debug_struct("ChildStart")
+            .field("workflow_type", &self.workflow_type)
+            .field("workflow_id", &workflow_id)
+            .finish_non_exhaustive()
     }
 }
 
-/// A signal or cancel request to another workflow, resolving once the server delivered it.
-#[must_use = "the request is sent with the workflow task, but only awaiting it tells whether it arrived"]
-pub struct ExternalOperation {
-    handle: Result<ExternalHandle, Failure>,
+impl<C> fmt::Debug for ChildWorkflow<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildWorkflow")
+            .field("workflow_type", &self.workflow_type)
+            .field("workflow_id", &self.workflow_id)
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
 }
 
-impl Future for ExternalOperation {
-    type Output = Result<(), ExternalWorkflowFailure>;
+impl<C> fmt::Debug for ChildResult<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildResult")
+            .field("workflow_type", &self.workflow_type)
+            .finish_non_exhaustive()
+    }
+}
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &self.handle {
-            Err(failure) => Poll::Ready(Err(ExternalWorkflowFailure::new(failure.clone()))),
-            Ok(handle) => handle
-                .poll_done(cx)
-                .map(|done| done.map_err(ExternalWorkflowFailure::new)),
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untyped_children_return_the_raw_payloads() {
+        let payloads = vec![payload::encode(&3).unwrap(), payload::encode(&4).unwrap()];
+        let raw = <Untyped as ChildKind>::decode_result(payloads.clone(), "Py").unwrap();
+        assert_eq!(raw, payloads);
     }
 }

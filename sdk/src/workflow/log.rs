@@ -26,7 +26,7 @@ pub const WORKFLOW_LOG_TARGET: &str = "chronicle::workflow";
 /// ctx.log().info("order shipped");
 /// # Ok(()) } }
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct WorkflowLogger {
     run: RunHandle,
 }

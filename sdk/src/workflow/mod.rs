@@ -1,11 +1,23 @@
 //! What workflow code sees: [`WorkflowContext`] and the futures it hands out.
+//!
+//! The context is also at the crate root and in the prelude; the futures live here, named in
+//! signatures but rarely written out:
+//!
+//! - activities: [`ActivityCall`] (set options, then `.await`), [`ActivityFuture`];
+//! - time and state: [`Timer`], [`WaitUntil`], [`WaitUntilTimeout`];
+//! - cancellation: [`CancelRequested`], [`NonCancellable`];
+//! - other workflows: [`ChildWorkflowCall`], [`ChildStart`], [`ChildWorkflow`], [`ChildResult`],
+//!   [`ExternalWorkflow`], [`ExternalOperation`]; [`Untyped`] for workflows known only by their
+//!   type name (written with another SDK);
+//! - ending the run: [`ContinueAsNewOptions`].
 
 use crate::definition::{ActivityDefinition, RunFn, WorkflowDefinition};
-use crate::WorkflowError;
+use crate::error::WorkflowError;
 use chronicle_core::payload::{self, PayloadError};
 use chronicle_core::search_attributes::SearchAttribute;
-use chronicle_core::workflow::{ActivityOptions, ContinueAsNew, RunHandle, WorkflowInfo};
+use chronicle_core::workflow::{ActivityOptions, RunHandle, WorkflowInfo};
 use std::cell::RefCell;
+use std::fmt;
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::rc::Rc;
@@ -13,15 +25,18 @@ use std::time::{Duration, SystemTime};
 
 mod activity;
 mod children;
+mod continue_as_new;
+mod external;
 mod log;
 mod waiting;
 
+pub use crate::client::Untyped;
 pub use activity::{ActivityCall, ActivityFuture};
-pub use children::{
-    ChildResult, ChildStart, ChildWorkflow, ChildWorkflowCall, ExternalOperation, ExternalWorkflow,
-};
+pub use children::{ChildKind, ChildResult, ChildStart, ChildWorkflow, ChildWorkflowCall};
+pub use continue_as_new::ContinueAsNewOptions;
+pub use external::{ExternalOperation, ExternalWorkflow};
 pub use log::{WorkflowLogger, WORKFLOW_LOG_TARGET};
-pub use waiting::{Cancelled, NonCancellable, Timer, WaitUntil, WaitUntilTimeout};
+pub use waiting::{CancelRequested, NonCancellable, Timer, WaitUntil, WaitUntilTimeout};
 
 /// The workflow's window on the world: activities, timers, time, and its own state `W`.
 ///
@@ -30,6 +45,17 @@ pub use waiting::{Cancelled, NonCancellable, Timer, WaitUntil, WaitUntilTimeout}
 pub struct WorkflowContext<W> {
     run: RunHandle,
     state: Rc<RefCell<W>>,
+}
+
+impl<W> fmt::Debug for WorkflowContext<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let info = self.info();
+        f.debug_struct("WorkflowContext")
+            .field("workflow_type", &info.workflow_type)
+            .field("workflow_id", &info.workflow_id)
+            .field("run_id", &info.run_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<W> Clone for WorkflowContext<W> {
@@ -67,8 +93,12 @@ impl<W> WorkflowContext<W> {
     /// Upserts search attributes of this workflow (recorded in history, indexed by the server
     /// for `temporal workflow list --query ..`).
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// use chronicle::SearchAttribute;
+    /// # fn f(ctx: WorkflowContext<()>) {
     /// ctx.upsert_search_attributes([("CustomKeywordField", SearchAttribute::Keyword("paid".into()))]);
+    /// # }
     /// ```
     #[track_caller]
     pub fn upsert_search_attributes<'a>(
@@ -119,11 +149,15 @@ impl<W> WorkflowContext<W> {
 
     /// Calls an activity; set options on the returned call, then `.await` it.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # #[activity] async fn compose_greeting(name: String) -> Result<String, ActivityError> { Ok(name) }
+    /// # async fn f(ctx: WorkflowContext<()>, name: String) -> WorkflowResult<()> {
     /// let greeting = ctx
     ///     .activity(compose_greeting, name)
     ///     .start_to_close(Duration::from_secs(10))
     ///     .await?;
+    /// # Ok(()) }
     /// ```
     #[track_caller]
     pub fn activity<A: ActivityDefinition>(&self, activity: A, input: A::Input) -> ActivityCall<A> {
@@ -149,8 +183,11 @@ impl<W> WorkflowContext<W> {
     /// A random number, the same on every replay of this run (seeded from the run id). Use it
     /// instead of `rand`, whose numbers would differ on replay.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # fn f(ctx: WorkflowContext<()>) {
     /// let jitter = Duration::from_millis(ctx.random() % 1_000);
+    /// # }
     /// ```
     pub fn random(&self) -> u64 {
         self.run.random_u64()
@@ -174,8 +211,12 @@ impl<W> WorkflowContext<W> {
     /// quick read of local configuration). `compute` must not fail or block; anything that may
     /// belongs in an activity, which is retried.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # fn hostname() -> String { String::new() }
+    /// # fn f(ctx: WorkflowContext<()>) {
     /// let started_on: String = ctx.side_effect(|| hostname());
+    /// # }
     /// ```
     ///
     /// # Panics
@@ -203,23 +244,65 @@ impl<W> WorkflowContext<W> {
     /// history, so a workflow that loops forever stays small; clients' `result()` follows the
     /// chain to the run that finally completes.
     ///
-    /// ```ignore
-    /// if ctx.history_length() > 10_000 {
-    ///     return Err(ctx.continue_as_new(Self::run, remaining));
+    /// The next run keeps this run's task queue, timeouts, memo and search attributes; change
+    /// them with [`continue_as_new_with`](Self::continue_as_new_with).
+    ///
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # #[derive(Default)] struct Counter;
+    /// # #[workflow] impl Counter {
+    /// #[run]
+    /// async fn run(ctx: WorkflowContext<Self>, remaining: u32) -> WorkflowResult<()> {
+    ///     if ctx.history_length() > 10_000 {
+    ///         return Err(ctx.continue_as_new(Self::run, remaining));
+    ///     }
+    ///     Ok(())
     /// }
+    /// # }
     /// ```
+    #[must_use = "continuing as new only happens when the error is returned from the run function"]
     pub fn continue_as_new<W2, Args, F>(&self, run: F, input: W2::Input) -> WorkflowError
+    where
+        W2: WorkflowDefinition,
+        F: RunFn<W2, Args>,
+    {
+        self.continue_as_new_with(run, input, ContinueAsNewOptions::default())
+    }
+
+    /// [`continue_as_new`](Self::continue_as_new), with the next run's task queue, timeouts,
+    /// retry policy, memo or search attributes changed.
+    ///
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// use chronicle::workflow::ContinueAsNewOptions;
+    /// # #[derive(Default)] struct Counter;
+    /// # #[workflow] impl Counter {
+    /// #[run]
+    /// async fn run(ctx: WorkflowContext<Self>, remaining: u32) -> WorkflowResult<()> {
+    ///     let next = ContinueAsNewOptions::new()
+    ///         .task_queue("counters-v2")
+    ///         .run_timeout(Duration::from_secs(3600));
+    ///     Err(ctx.continue_as_new_with(Self::run, remaining, next))
+    /// }
+    /// # }
+    /// ```
+    #[must_use = "continuing as new only happens when the error is returned from the run function"]
+    pub fn continue_as_new_with<W2, Args, F>(
+        &self,
+        run: F,
+        input: W2::Input,
+        options: ContinueAsNewOptions,
+    ) -> WorkflowError
     where
         W2: WorkflowDefinition,
         F: RunFn<W2, Args>,
     {
         let _ = run;
         match W2::encode_input(&input) {
-            Ok(input) => WorkflowError::continue_as_new(ContinueAsNew {
-                workflow_type: W2::NAME.to_string(),
-                input,
-                ..Default::default()
-            }),
+            Ok(input) => match options.into_request(W2::NAME, input) {
+                Ok(next) => WorkflowError::continue_as_new(next),
+                Err(e) => e,
+            },
             Err(e) => WorkflowError::from(e),
         }
     }
@@ -235,8 +318,8 @@ impl<W> WorkflowContext<W> {
     }
 
     /// Resolves when a client asks the workflow to cancel, e.g. to race it with other work.
-    pub fn cancelled(&self) -> Cancelled {
-        Cancelled {
+    pub fn cancel_requested(&self) -> CancelRequested {
+        CancelRequested {
             run: self.run.clone(),
         }
     }
@@ -244,7 +327,11 @@ impl<W> WorkflowContext<W> {
     /// Runs `work` shielded from the workflow's cancellation: cleanup after a cancellation
     /// request (a refund, a release of held stock) runs its activities and timers to the end.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # #[activity] async fn ship(order: String) -> Result<(), ActivityError> { Ok(()) }
+    /// # #[activity] async fn refund(order: String) -> Result<(), ActivityError> { Ok(()) }
+    /// # async fn f(ctx: WorkflowContext<()>, order: String) -> WorkflowResult<()> {
     /// match ctx.activity(ship, order.clone()).await {
     ///     Err(e) if e.is_canceled() => {
     ///         ctx.non_cancellable(ctx.activity(refund, order.clone())).await?;
@@ -252,6 +339,7 @@ impl<W> WorkflowContext<W> {
     ///     }
     ///     other => other?,
     /// };
+    /// # Ok(()) }
     /// ```
     pub fn non_cancellable<F: std::future::IntoFuture>(&self, work: F) -> NonCancellable<F> {
         NonCancellable {
@@ -268,12 +356,17 @@ impl<W> WorkflowContext<W> {
     /// what their history says. The decision is recorded in history as a patch marker (the
     /// format of Temporal's other SDKs, so patched histories replay across them).
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # #[activity] async fn send_sms(phone: String) -> Result<(), ActivityError> { Ok(()) }
+    /// # #[activity] async fn send_email(address: String) -> Result<(), ActivityError> { Ok(()) }
+    /// # async fn f(ctx: WorkflowContext<()>, phone: String, address: String) -> WorkflowResult<()> {
     /// if ctx.patched("send-sms") {
     ///     ctx.activity(send_sms, phone).await?;
     /// } else {
     ///     ctx.activity(send_email, address).await?;
     /// }
+    /// # Ok(()) }
     /// ```
     ///
     /// Once no run that could take the old path remains, replace the call with
@@ -316,8 +409,12 @@ impl<W> WorkflowContext<W> {
     /// signal, an [`update`](Self::update), a new workflow task), always at the same points on
     /// replay. It must read only the state it is given.
     ///
-    /// ```ignore
-    /// ctx.wait_until(|s| s.approved).await;
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # #[derive(Default)] struct Approval { approved: bool }
+    /// # async fn f(ctx: WorkflowContext<Approval>) -> WorkflowResult<()> {
+    /// ctx.wait_until(|s| s.approved).await?; // `Err(Canceled)` if the workflow is canceled
+    /// # Ok(()) }
     /// ```
     pub fn wait_until<F: FnMut(&W) -> bool>(&self, condition: F) -> WaitUntil<W, F> {
         WaitUntil {
@@ -333,10 +430,17 @@ impl<W> WorkflowContext<W> {
     /// The timeout is a durable timer (canceled when the condition wins), exactly what the
     /// other Temporal SDKs record for the same wait.
     ///
-    /// ```ignore
-    /// while !ctx.wait_until_timeout(|s| s.paid.is_some(), reminder_interval).await {
-    ///     ctx.activity(send_reminder, invoice.id.clone()).await?;
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # #[activity] async fn send_reminder(id: String) -> Result<(), ActivityError> { Ok(()) }
+    /// # #[derive(Default)] struct Invoice { id: String, paid: Option<u64> }
+    /// # async fn f(ctx: WorkflowContext<Invoice>) -> WorkflowResult<()> {
+    /// # let reminder_interval = Duration::from_secs(86_400);
+    /// let id = ctx.state(|s| s.id.clone());
+    /// while !ctx.wait_until_timeout(|s| s.paid.is_some(), reminder_interval).await? {
+    ///     ctx.activity(send_reminder, id.clone()).await?;
     /// }
+    /// # Ok(()) }
     /// ```
     #[track_caller]
     pub fn wait_until_timeout<F: FnMut(&W) -> bool>(

@@ -4,6 +4,7 @@
 use crate::error::Canceled;
 use chronicle_core::workflow::{RunHandle, TimerHandle};
 use std::cell::RefCell;
+use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::panic::Location;
 use std::pin::Pin;
@@ -12,7 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// Resolves when a condition on the workflow state holds; made by
-/// [`WorkflowContext::wait_until`].
+/// [`WorkflowContext::wait_until`](super::WorkflowContext::wait_until).
 #[must_use = "futures do nothing unless awaited"]
 pub struct WaitUntil<W, F> {
     pub(super) run: RunHandle,
@@ -47,7 +48,8 @@ impl<W, F: FnMut(&W) -> bool> Future for WaitUntil<W, F> {
 }
 
 /// Resolves to `true` when a condition on the workflow state holds, `false` when the timeout
-/// fires first; made by [`WorkflowContext::wait_until_timeout`].
+/// fires first; made by
+/// [`WorkflowContext::wait_until_timeout`](super::WorkflowContext::wait_until_timeout).
 #[must_use = "futures do nothing unless awaited"]
 pub struct WaitUntilTimeout<W, F> {
     pub(super) wait: WaitUntil<W, F>,
@@ -86,7 +88,7 @@ impl<W, F: FnMut(&W) -> bool> Future for WaitUntilTimeout<W, F> {
     }
 }
 
-/// A durable timer started by [`WorkflowContext::sleep`].
+/// A durable timer started by [`WorkflowContext::sleep`](super::WorkflowContext::sleep).
 #[must_use = "a timer does nothing for the workflow unless awaited"]
 pub struct Timer {
     pub(super) handle: TimerHandle,
@@ -114,13 +116,13 @@ impl Future for Timer {
 }
 
 /// Resolves when the workflow is asked to cancel; made by
-/// [`WorkflowContext::cancelled`](super::WorkflowContext::cancelled).
+/// [`WorkflowContext::cancel_requested`](super::WorkflowContext::cancel_requested).
 #[must_use = "futures do nothing unless awaited"]
-pub struct Cancelled {
+pub struct CancelRequested {
     pub(super) run: RunHandle,
 }
 
-impl Future for Cancelled {
+impl Future for CancelRequested {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -162,5 +164,43 @@ impl<F: IntoFuture> Future for NonCancellable<F> {
         };
         this.run.exit_shield();
         polled
+    }
+}
+
+impl<W, F> fmt::Debug for WaitUntil<W, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitUntil").finish_non_exhaustive()
+    }
+}
+
+impl<W, F> fmt::Debug for WaitUntilTimeout<W, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitUntilTimeout")
+            .field("timeout", &self.timeout)
+            .field("location", &self.location)
+            .field("timer_started", &self.timer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timer").finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for CancelRequested {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelRequested")
+            .field("requested", &self.run.is_cancel_requested())
+            .finish()
+    }
+}
+
+impl<F: IntoFuture> fmt::Debug for NonCancellable<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NonCancellable")
+            .field("started", &self.inner.is_some())
+            .finish_non_exhaustive()
     }
 }
