@@ -279,7 +279,9 @@ impl Worker {
                 activities = running,
                 "shutdown grace period over; cancelling the activities still running"
             );
-            activity_task::cancel_running(&shared);
+            shared
+                .running_activities
+                .cancel_all(crate::activity::CancellationReason::WorkerShutdown);
             let activities_done = activity_slots
                 .clone()
                 .acquire_many_owned(shared.options.max_concurrent_activities as u32);

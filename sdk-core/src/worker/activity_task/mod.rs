@@ -228,10 +228,3 @@ mod tests {
         );
     }
 }
-
-/// Cancels the activity attempts still running (the shutdown grace period is over).
-pub(super) fn cancel_running(shared: &Shared) {
-    shared
-        .running_activities
-        .cancel_all(crate::activity::CancellationReason::WorkerShutdown);
-}
