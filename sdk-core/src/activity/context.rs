@@ -153,7 +153,7 @@ impl ActivityContext {
     /// [`CancellationReason`]).
     ///
     /// ```no_run
-    /// use chronicle_core::activity::{ActivityContext, CancellationReason};
+    /// use chronicle_core::activity::ActivityContext;
     /// async fn work(ctx: ActivityContext) -> Result<(), String> {
     ///     loop {
     ///         ctx.heartbeat(&"working");
@@ -163,7 +163,6 @@ impl ActivityContext {
     ///         }
     ///     }
     /// }
-    /// # }
     /// ```
     pub async fn cancelled(&self) -> CancellationReason {
         self.attempt.cancel.cancelled().await
