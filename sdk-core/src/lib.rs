@@ -6,7 +6,7 @@
 //! `RespondActivityTask*`.
 //!
 //! Users normally depend on the `chronicle` crate, which wraps this one in a typed API.
-#![warn(missing_docs)]
+#![warn(missing_docs, missing_debug_implementations)]
 
 pub mod activity;
 pub mod connection;

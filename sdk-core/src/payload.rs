@@ -132,6 +132,15 @@ pub struct ArgReader {
     index: usize,
 }
 
+impl std::fmt::Debug for ArgReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArgReader")
+            .field("what", &self.what)
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ArgReader {
     /// Starts reading `payloads`, which must hold exactly `expected` arguments of `what`.
     pub fn new(

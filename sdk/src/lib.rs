@@ -77,6 +77,14 @@ pub mod payload {
 /// events of a [`History`], calls on [`Connection::raw`](crate::Connection).
 pub use chronicle_core::proto;
 
+/// Connecting, retries and call options, TLS and API keys: everything the connection's
+/// signatures name ([`CallOptions`](connection::CallOptions), [`RetryUntil`](connection::RetryUntil), ...).
+pub use chronicle_core::connection;
+
+/// Logging, metrics and worker heartbeats: [`TelemetryOptions`](telemetry::TelemetryOptions) and the
+/// metric registry.
+pub use chronicle_core::telemetry;
+
 pub use chronicle_core::activity::{
     ActivityContext, ActivityInfo, AppData, CancellationReason, WillCompleteAsync,
 };

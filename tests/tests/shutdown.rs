@@ -142,3 +142,39 @@ async fn sigterm_drains_the_activities_in_flight_and_exits_zero() {
     }
     finisher.stop().await;
 }
+
+#[tokio::test]
+async fn after_the_grace_period_activities_are_cancelled_and_retried_elsewhere() {
+    let client = client().await;
+    let server = chronicle_tests::server().await;
+    let queue = unique_task_queue("sigterm-grace");
+    let mut process = WorkerProcess::start(&server.address, &queue, Duration::from_secs(1)).await;
+    // Far longer than the grace period.
+    let handles = start_all(&client, &queue, 3, 300_000).await;
+    let ids = ids(&handles);
+    process.wait_until_running(&ids).await;
+
+    process.sigterm();
+    // Each heartbeating activity sees the cancellation.
+    let mut cancelled = HashSet::new();
+    while !ids.is_subset(&cancelled) {
+        cancelled.insert(process.next_line_starting("activity cancelled ").await);
+    }
+    let status = tokio::time::timeout(WAIT, process.child.wait())
+        .await
+        .expect("the worker exits after its grace period")
+        .unwrap();
+    assert!(status.success(), "the worker exited with {status}");
+
+    // Reported as failed by the stopping worker, they are retried at once by another, long
+    // before their 120 s start-to-close timeout.
+    let finisher = RunningWorker::spawn(slow_worker(&client, &queue));
+    for handle in &handles {
+        let attempt = tokio::time::timeout(WAIT, handle.result())
+            .await
+            .expect("retried before the attempt's timeout")
+            .unwrap();
+        assert_eq!(attempt, 2);
+    }
+    finisher.stop().await;
+}

@@ -11,6 +11,14 @@ use std::time::{Duration, SystemTime};
 #[derive(Clone, Default)]
 pub struct AppData(Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>);
 
+impl std::fmt::Debug for AppData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppData")
+            .field("values", &self.0.len())
+            .finish()
+    }
+}
+
 impl AppData {
     /// Adds a value, replacing any earlier value of the same type.
     pub fn insert<T: Any + Send + Sync>(&mut self, value: T) {
@@ -93,6 +101,17 @@ pub struct ActivityContext {
     heartbeat_details: Arc<Vec<Payload>>,
     attempt: Attempt,
     data: AppData,
+}
+
+impl std::fmt::Debug for ActivityContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActivityContext")
+            .field("activity_type", &self.info.activity_type)
+            .field("activity_id", &self.info.activity_id)
+            .field("attempt", &self.info.attempt)
+            .field("workflow_id", &self.info.workflow_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ActivityContext {

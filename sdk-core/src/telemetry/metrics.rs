@@ -137,6 +137,12 @@ pub struct Metrics {
     pub(crate) activity_cancelled: IntCounterVec,
 }
 
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
 /// The process-wide registry every Chronicle metric is recorded in; gather it to export the
 /// metrics some other way, or register your own metrics next to them.
 pub fn registry() -> &'static Registry {

@@ -121,6 +121,21 @@ pub struct Worker {
     shutdown: ShutdownHandle,
 }
 
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut workflows: Vec<_> = self.workflows.keys().collect();
+        workflows.sort();
+        let mut activities: Vec<_> = self.activities.keys().collect();
+        activities.sort();
+        f.debug_struct("Worker")
+            .field("task_queue", &self.options.task_queue)
+            .field("namespace", &self.connection.namespace())
+            .field("workflows", &workflows)
+            .field("activities", &activities)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Worker {
     /// A worker polling `options.task_queue` over `connection`.
     pub fn new(connection: Connection, options: WorkerOptions) -> Self {

@@ -6,6 +6,7 @@ use tonic::{Code, Status};
 
 /// A client call failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The server could not be reached.
     #[error(transparent)]
@@ -111,6 +112,7 @@ impl ClientError {
 // `Failed(Failure)` lets callers match on the failure directly.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WorkflowExecutionError {
     /// The workflow failed; the failure carries its cause chain.
     #[error("workflow failed: {0}")]
