@@ -96,7 +96,15 @@ async fn cancel_is_recorded_in_the_history() {
     wait_for_event(&handle, EventType::TimerStarted).await;
     handle.cancel().await.unwrap();
     wait_for_event(&handle, EventType::WorkflowExecutionCancelRequested).await;
-    handle.terminate("test done").await.unwrap();
+    // The timer returns the cancellation, and `?` ends the run as canceled.
+    let result = handle.result().await;
+    assert!(
+        matches!(
+            result,
+            Err(chronicle::client::WorkflowExecutionError::Canceled)
+        ),
+        "{result:?}"
+    );
     worker.stop().await;
 }
 

@@ -16,7 +16,7 @@ pub use shutdown::ShutdownHandle;
 use crate::activity::{ActivityFactory, AppData};
 use crate::connection::{CallOptions, Connection, RetryUntil};
 use crate::proto::enums::TaskQueueType;
-use crate::proto::workflowservice::ShutdownWorkerRequest;
+use crate::proto::workflowservice::{DescribeNamespaceRequest, ShutdownWorkerRequest};
 use crate::workflow::{ActivityOptions, WorkflowFactory};
 use poller::PollerControl;
 use std::collections::HashMap;
@@ -182,8 +182,9 @@ impl Worker {
     /// Like [`run`](Self::run), also shutting down when `signal` completes (e.g. SIGTERM).
     ///
     /// Shutdown goes in steps:
-    /// 1. no new poll starts, and the worker calls `ShutdownWorker`, so that the server ends
-    ///    the polls still waiting (a task they already received is still run);
+    /// 1. no new poll starts, and the worker calls `ShutdownWorker`; a server that can then
+    ///    completes the polls still waiting (a task they already received is still run), on
+    ///    one that cannot they are dropped;
     /// 2. in-flight workflow tasks and activities get [`WorkerOptions::shutdown_timeout`] to
     ///    finish and report;
     /// 3. activities still running then are cancelled, and get a moment to report that.
@@ -263,15 +264,19 @@ impl Worker {
             "worker shutting down: no new polls; in-flight work may finish"
         );
 
-        // Step 1: the server ends outstanding polls; servers that cannot get a short wait
-        // (a poll that already holds a task returns it at once), then the polls are dropped.
+        // Step 1: a server that completes outstanding polls on `ShutdownWorker` (a namespace
+        // capability) does so, and the polls are left to return; on one that does not, they
+        // are dropped at once, as the other SDKs do.
+        let polls_complete = polls_complete_on_shutdown(&shared).await;
         shutdown_worker(&shared).await;
         let polls_end = async { while pollers.join_next().await.is_some() {} };
-        if tokio::time::timeout(POLL_RELEASE_WAIT.min(grace), polls_end)
-            .await
-            .is_err()
-        {
-            tracing::debug!("the server did not end outstanding polls; dropping them");
+        let wait = if polls_complete {
+            grace
+        } else {
+            Duration::ZERO
+        };
+        if tokio::time::timeout(wait, polls_end).await.is_err() {
+            tracing::debug!(polls_complete, "dropping outstanding polls");
             control.abort_polls();
             while pollers.join_next().await.is_some() {}
         }
@@ -314,11 +319,33 @@ impl Worker {
     }
 }
 
-/// How long shutdown waits for the server to end outstanding polls before dropping them.
-const POLL_RELEASE_WAIT: Duration = Duration::from_secs(5);
-
 /// How long cancelled activities have to report, once the grace period is over.
 const CANCEL_REPORT_WAIT: Duration = Duration::from_secs(5);
+
+/// Whether the namespace says its server completes a worker's outstanding polls when the worker
+/// calls `ShutdownWorker` (`worker_poll_complete_on_shutdown`); `false` when it cannot tell.
+async fn polls_complete_on_shutdown(shared: &Shared) -> bool {
+    let request = DescribeNamespaceRequest {
+        namespace: shared.connection.namespace().to_string(),
+        ..Default::default()
+    };
+    let described = shared
+        .connection
+        .unary_with(
+            "DescribeNamespace",
+            CallOptions::default()
+                .timeout(Duration::from_secs(2))
+                .retry(RetryUntil::Never),
+            request,
+            |mut svc, request| async move { svc.describe_namespace(request).await },
+        )
+        .await;
+    described
+        .ok()
+        .and_then(|namespace| namespace.namespace_info)
+        .and_then(|info| info.capabilities)
+        .is_some_and(|capabilities| capabilities.worker_poll_complete_on_shutdown)
+}
 
 /// Tells the server this worker is going away: it ends the worker's outstanding polls and
 /// stops routing work to it.

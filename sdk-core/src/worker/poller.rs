@@ -31,9 +31,9 @@ impl PolledTask for PollActivityTaskQueueResponse {
 /// How pollers stop, in two steps.
 ///
 /// First no new poll starts (the user's [`ShutdownHandle`]); polls already waiting on the
-/// server are left to end, because the server may already have handed them a task, which
-/// would be lost with the poll. The server ends them early once the worker calls
-/// `ShutdownWorker`. Only if it does not are they dropped ([`abort_polls`](Self::abort_polls)).
+/// server are left to end where the server completes them on `ShutdownWorker`, because the
+/// server may already have handed them a task, which would be lost with the poll. Elsewhere
+/// they are dropped ([`abort_polls`](Self::abort_polls)).
 #[derive(Debug, Clone)]
 pub(super) struct PollerControl {
     shutdown: ShutdownHandle,
