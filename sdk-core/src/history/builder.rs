@@ -268,6 +268,52 @@ impl HistoryBuilder {
         ))
     }
 
+    /// `RequestCancelExternalWorkflowExecutionInitiated` for child `workflow_id` (child only).
+    pub fn child_cancel_initiated(mut self, workflow_id: &str) -> Self {
+        self.initiated(format!("cancel {workflow_id}"));
+        self.push(
+            Attributes::RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
+                pb::RequestCancelExternalWorkflowExecutionInitiatedEventAttributes {
+                    workflow_execution: Some(WorkflowExecution {
+                        workflow_id: workflow_id.to_string(),
+                        run_id: "child-run".to_string(),
+                    }),
+                    child_workflow_only: true,
+                    ..Default::default()
+                },
+            ),
+        )
+    }
+
+    /// `ExternalWorkflowExecutionCancelRequested`: the cancel request to `workflow_id` was
+    /// delivered.
+    pub fn child_cancel_delivered(self, workflow_id: &str) -> Self {
+        let initiated_event_id = self.initiator(&format!("cancel {workflow_id}"));
+        self.push(
+            Attributes::ExternalWorkflowExecutionCancelRequestedEventAttributes(
+                pb::ExternalWorkflowExecutionCancelRequestedEventAttributes {
+                    initiated_event_id,
+                    workflow_execution: Some(WorkflowExecution {
+                        workflow_id: workflow_id.to_string(),
+                        run_id: "child-run".to_string(),
+                    }),
+                    ..Default::default()
+                },
+            ),
+        )
+    }
+
+    /// `ChildWorkflowExecutionCanceled` for child `workflow_id`.
+    pub fn child_canceled(self, workflow_id: &str) -> Self {
+        let initiated_event_id = self.initiator(&format!("child {workflow_id}"));
+        self.push(Attributes::ChildWorkflowExecutionCanceledEventAttributes(
+            pb::ChildWorkflowExecutionCanceledEventAttributes {
+                initiated_event_id,
+                ..Default::default()
+            },
+        ))
+    }
+
     /// `WorkflowExecutionCompleted` with `result`.
     pub fn workflow_completed(self, result: Vec<Payload>) -> Self {
         self.push(Attributes::WorkflowExecutionCompletedEventAttributes(

@@ -32,7 +32,7 @@ pub use handle::{
 };
 pub use info::WorkflowInfo;
 pub use options::{
-    ActivityCancellationType, ActivityOptions, ChildWorkflowRequest, ContinueAsNew,
-    ParentClosePolicy, WorkflowExit,
+    ActivityCancellationType, ActivityOptions, ChildWorkflowCancellationType, ChildWorkflowRequest,
+    ContinueAsNew, ParentClosePolicy, WorkflowExit,
 };
 pub use run::{answer_query, QueryFailure};

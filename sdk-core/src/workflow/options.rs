@@ -65,6 +65,27 @@ impl ParentClosePolicy {
     }
 }
 
+/// What canceling a child workflow sends, and when the parent's wait for its result ends.
+///
+/// The names and meanings are Temporal's (`ChildWorkflowCancellationType` in the other SDKs). In
+/// every case a child whose start was not sent yet is not started, and both its start and its
+/// result resolve as canceled at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ChildWorkflowCancellationType {
+    /// Send nothing; the result resolves as canceled at once and the child runs on.
+    Abandon,
+    /// Send the child a cancel request; the result resolves as canceled at once.
+    TryCancel,
+    /// Send the child a cancel request; the result resolves as canceled once the server has
+    /// delivered it (`ExternalWorkflowExecutionCancelRequested`), or with the child's own end
+    /// if that comes first.
+    WaitCancellationRequested,
+    /// Send the child a cancel request and wait for the child to end, however it decides to:
+    /// the result is its real outcome (canceled, completed, failed...).
+    #[default]
+    WaitCancellationCompleted,
+}
+
 /// A child workflow to start.
 #[derive(Debug, Clone, Default)]
 pub struct ChildWorkflowRequest {
@@ -90,6 +111,8 @@ pub struct ChildWorkflowRequest {
     pub memo: HashMap<String, Payload>,
     /// Search attributes.
     pub search_attributes: HashMap<String, Payload>,
+    /// What canceling the child does.
+    pub cancellation_type: ChildWorkflowCancellationType,
 }
 
 /// How a workflow function ended.

@@ -17,7 +17,9 @@ use chronicle_core::failure::Failure;
 use chronicle_core::payload::{self, Payload, PayloadError};
 use chronicle_core::retry_policy::RetryPolicy;
 use chronicle_core::search_attributes::SearchAttribute;
-use chronicle_core::workflow::{ChildHandle, ChildWorkflowRequest, ParentClosePolicy, RunHandle};
+use chronicle_core::workflow::{
+    ChildHandle, ChildWorkflowCancellationType, ChildWorkflowRequest, ParentClosePolicy, RunHandle,
+};
 use serde::Serialize;
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -223,6 +225,15 @@ impl<C> ChildWorkflowCall<C> {
         self
     }
 
+    /// What canceling the child (with [`ChildWorkflow::cancel`], or by this workflow's own
+    /// cancellation) sends, and when the wait for its result ends; by default
+    /// [`WaitCancellationCompleted`](ChildWorkflowCancellationType::WaitCancellationCompleted):
+    /// the child is asked to cancel and its result is how it really ended.
+    pub fn cancellation_type(mut self, cancellation_type: ChildWorkflowCancellationType) -> Self {
+        self.request.cancellation_type = cancellation_type;
+        self
+    }
+
     /// Adds a memo field to the child.
     pub fn memo<T: serde::Serialize + ?Sized>(mut self, key: impl Into<String>, value: &T) -> Self {
         match payload::encode(value) {
@@ -338,7 +349,8 @@ impl<C> ChildWorkflow<C> {
         Some(&self.run_id)
     }
 
-    /// Asks the child to cancel; its result then says how it ended.
+    /// Cancels the child as its [cancellation type](ChildWorkflowCall::cancellation_type)
+    /// says: by default it is asked to cancel and its result then says how it ended.
     pub fn cancel(&self) {
         self.handle.cancel();
     }

@@ -10,8 +10,26 @@
 //!
 //! Any other event reporting on the child fails the task.
 //!
-//! Canceling a started child sends a cancel request for it (an external-cancel command marked
-//! child-only) and keeps waiting for its end: the child decides how it ends.
+//! Canceling follows the child's [`ChildWorkflowCancellationType`], as in Temporal's core:
+//!
+//! | state     | type                        | sends                       | result resolves            |
+//! |-----------|-----------------------------|-----------------------------|----------------------------|
+//! | Created   | any                         | nothing (start withdrawn)   | canceled, at once (start too) |
+//! | Initiated | `Abandon`                   | nothing                     | canceled, at once (start too) |
+//! | Initiated | `TryCancel`                 | cancel request once started | canceled, at once (start too) |
+//! | Initiated | `WaitCancellationRequested` | cancel request once started | canceled when delivered    |
+//! | Initiated | `WaitCancellationCompleted` | cancel request once started | with the child's end       |
+//! | Started   | `Abandon`                   | nothing                     | canceled, at once          |
+//! | Started   | `TryCancel`                 | cancel request              | canceled, at once          |
+//! | Started   | `WaitCancellationRequested` | cancel request              | canceled when delivered    |
+//! | Started   | `WaitCancellationCompleted` | cancel request              | with the child's end       |
+//!
+//! The cancel request is an external-cancel command marked child-only. A child resolved early
+//! still goes through the rows above as its events arrive (the states track the child, not the
+//! parent's wait), so its history stays strict; the slots keep their first resolution. "When
+//! delivered" is `ExternalWorkflowExecutionCancelRequested` for that request
+//! ([`ChildMachine::cancel_delivered`]); a child that ends first resolves with its end. Only
+//! the first cancel counts.
 
 use super::external::{ExternalAction, ExternalMachine};
 use super::{unexpected, Cancel, Cancellable, CommandMachine, Effects};
@@ -25,7 +43,7 @@ use crate::proto::history::{history_event::Attributes, HistoryEvent};
 use crate::proto::taskqueue::TaskQueue;
 use crate::retry_policy::RetryPolicy;
 use crate::workflow::error::TaskFailure;
-use crate::workflow::options::ChildWorkflowRequest;
+use crate::workflow::options::{ChildWorkflowCancellationType, ChildWorkflowRequest};
 use crate::workflow::slot::Slot;
 use std::collections::HashMap;
 use std::panic::Location;
@@ -52,6 +70,10 @@ pub(crate) struct ChildMachine {
     pub cancel_when_started: bool,
     pub location: &'static Location<'static>,
     pub shielded: bool,
+    /// What canceling it does.
+    pub cancellation_type: ChildWorkflowCancellationType,
+    /// Code (or the workflow's cancellation) has canceled it: later cancels do nothing.
+    canceled: bool,
     /// The parent's namespace, named in the child's failures.
     namespace: String,
 }
@@ -101,8 +123,31 @@ impl ChildMachine {
             cancel_when_started: false,
             location,
             shielded: false,
+            cancellation_type: request.cancellation_type,
+            canceled: false,
             namespace: namespace.to_string(),
         }
+    }
+
+    /// The server delivered this child's cancel request: the end of the wait for a
+    /// `WaitCancellationRequested` child.
+    pub fn cancel_delivered(&mut self) {
+        if self.cancellation_type == ChildWorkflowCancellationType::WaitCancellationRequested {
+            self.resolve_canceled();
+        }
+    }
+
+    /// Resolves the parent's wait as canceled while the child may still run (the slots keep an
+    /// earlier resolution). The failure is the one a canceled child gives, as core writes it.
+    fn resolve_canceled(&mut self) {
+        let failure = self.child_failure(
+            "Child Workflow execution canceled",
+            Some(canceled_cause(None)),
+            RetryState::NonRetryableFailure as i32,
+            0,
+        );
+        self.started.resolve(Err(failure.clone()));
+        self.result.resolve(Err(failure));
     }
 
     /// Applies an event about this child, in a state that expects it.
@@ -121,6 +166,7 @@ impl ChildMachine {
                 self.started.resolve(Ok(run_id));
                 return Ok(Effects {
                     send_cancel: std::mem::take(&mut self.cancel_when_started),
+                    ..Effects::default()
                 });
             }
             (S::Initiated, Some(A::StartChildWorkflowExecutionFailedEventAttributes(a))) => {
@@ -155,18 +201,9 @@ impl ChildMachine {
                 );
             }
             (S::Started, Some(A::ChildWorkflowExecutionCanceledEventAttributes(a))) => {
-                let cause = pb::Failure {
-                    message: "Child Workflow execution canceled".to_string(),
-                    source: SOURCE.to_string(),
-                    failure_info: Some(FailureInfo::CanceledFailureInfo(pb::CanceledFailureInfo {
-                        details: a.details.clone(),
-                        ..Default::default()
-                    })),
-                    ..Default::default()
-                };
                 self.finish_unsuccessfully(
                     "Child Workflow execution canceled",
-                    Some(cause),
+                    Some(canceled_cause(a.details.clone())),
                     RetryState::NonRetryableFailure as i32,
                     a.started_event_id,
                 );
@@ -236,6 +273,19 @@ impl ChildMachine {
         retry_state: i32,
         started_event_id: i64,
     ) {
+        let failure = self.child_failure(message, cause, retry_state, started_event_id);
+        self.state = ChildState::Done;
+        self.result.resolve(Err(failure));
+    }
+
+    /// A failure wrapped as Temporal wraps a child's: its ids, type and initiating event.
+    fn child_failure(
+        &self,
+        message: &str,
+        cause: Option<pb::Failure>,
+        retry_state: i32,
+        started_event_id: i64,
+    ) -> Failure {
         let failure = pb::Failure {
             message: message.to_string(),
             source: SOURCE.to_string(),
@@ -257,8 +307,20 @@ impl ChildMachine {
             )),
             ..Default::default()
         };
-        self.state = ChildState::Done;
-        self.result.resolve(Err(Failure::from_proto(failure)));
+        Failure::from_proto(failure)
+    }
+}
+
+/// The cause of a canceled child's failure.
+fn canceled_cause(details: Option<crate::proto::common::Payloads>) -> pb::Failure {
+    pb::Failure {
+        message: "Child Workflow execution canceled".to_string(),
+        source: SOURCE.to_string(),
+        failure_info: Some(FailureInfo::CanceledFailureInfo(pb::CanceledFailureInfo {
+            details,
+            ..Default::default()
+        })),
+        ..Default::default()
     }
 }
 
@@ -328,8 +390,17 @@ impl Cancellable for ChildMachine {
     /// Code asked to cancel: a start not sent yet is withdrawn; a started child is sent a
     /// cancel request ([`cancel_request`](Self::cancel_request)), now or once it has started.
     fn cancel(&mut self) -> Cancel {
-        match self.state {
-            ChildState::Created => {
+        use ChildWorkflowCancellationType as T;
+        if std::mem::replace(&mut self.canceled, true) {
+            return Cancel::Nothing;
+        }
+        let ty = self.cancellation_type;
+        let sent = matches!(self.state, ChildState::Initiated | ChildState::Started);
+        if sent && matches!(ty, T::Abandon | T::TryCancel) {
+            self.resolve_canceled();
+        }
+        match (self.state, ty) {
+            (ChildState::Created, _) => {
                 self.state = ChildState::Done;
                 let canceled =
                     Failure::canceled("Child Workflow execution canceled before it started");
@@ -337,12 +408,14 @@ impl Cancellable for ChildMachine {
                 self.result.resolve(Err(canceled));
                 Cancel::Withdraw
             }
-            ChildState::Initiated => {
+            (ChildState::Initiated | ChildState::Started, T::Abandon) | (ChildState::Done, _) => {
+                Cancel::Nothing
+            }
+            (ChildState::Initiated, _) => {
                 self.cancel_when_started = true;
                 Cancel::Nothing
             }
-            ChildState::Started => Cancel::Send,
-            ChildState::Done => Cancel::Nothing,
+            (ChildState::Started, _) => Cancel::Send,
         }
     }
 
@@ -357,3 +430,6 @@ impl Cancellable for ChildMachine {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod cancellation_tests;

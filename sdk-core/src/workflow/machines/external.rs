@@ -43,6 +43,8 @@ pub(crate) struct ExternalMachine {
     pub run_id: String,
     /// Only a child of this workflow may be targeted (child cancellation).
     pub child_only: bool,
+    /// The child (index among children) whose cancel request this is: told when delivered.
+    pub for_child: Option<usize>,
     pub state: ExternalState,
     pub result: Slot<Result<(), Failure>>,
     pub location: &'static Location<'static>,
@@ -61,6 +63,7 @@ impl ExternalMachine {
             workflow_id,
             run_id,
             child_only,
+            for_child: None,
             state: ExternalState::Created,
             result: Slot::default(),
             location,
@@ -189,9 +192,14 @@ impl CommandMachine for ExternalMachine {
             })),
             (state, _, _) => return Err(unexpected(event, &self.describe(), state)),
         };
+        // A child's delivered cancel request ends a `WaitCancellationRequested` wait.
+        let delivered = result.is_ok() && matches!(self.action, ExternalAction::Cancel);
         self.state = ExternalState::Done;
         self.result.resolve(result);
-        Ok(Effects::none())
+        Ok(Effects {
+            child_cancel_delivered: self.for_child.filter(|_| delivered),
+            ..Effects::default()
+        })
     }
 
     /// A child's cancel request is the run's own business: nothing waits on it.

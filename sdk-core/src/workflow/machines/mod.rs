@@ -67,6 +67,8 @@ pub(crate) trait CommandMachine {
 pub(crate) struct Effects {
     /// Send the machine's cancel now (a child canceled before it had started).
     pub send_cancel: bool,
+    /// The cancel request of the child at this index (among children) was delivered.
+    pub child_cancel_delivered: Option<usize>,
 }
 
 impl Effects {

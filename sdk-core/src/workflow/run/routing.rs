@@ -28,9 +28,7 @@ impl WorkflowRun {
                 .by_event_id(initiator)
                 .ok_or_else(|| unknown_initiator(event, initiator))?;
             let effects = state.commands.machines.get_mut(id).on_event(event)?;
-            if effects.send_cancel {
-                state.commands.send_cancel(id);
-            }
+            state.commands.carry_out(id, effects);
             return Ok(());
         }
         match &event.attributes {

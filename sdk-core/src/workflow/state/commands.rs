@@ -3,7 +3,7 @@
 
 use crate::proto::command::Command;
 use crate::proto::history::HistoryEvent;
-use crate::workflow::machines::{Cancel, Cancellable, Kind, MachineId, Machines};
+use crate::workflow::machines::{Cancel, Cancellable, Effects, Kind, MachineId, Machines};
 use std::collections::{HashMap, VecDeque};
 use std::panic::Location;
 
@@ -38,12 +38,23 @@ impl Commands {
         }
     }
 
+    /// Carries out what applying an event to machine `id` asks for.
+    pub fn carry_out(&mut self, id: MachineId, effects: Effects) {
+        if effects.send_cancel {
+            self.send_cancel(id);
+        }
+        if let Some(child) = effects.child_cancel_delivered {
+            self.machines.children[child].cancel_delivered();
+        }
+    }
+
     /// Sends the cancel of machine `id`. A child's cancel is a command of its own, a cancel
     /// request only a child may receive; every other machine sends its cancel itself.
     pub fn send_cancel(&mut self, id: MachineId) {
         match id {
             MachineId::Child(index) => {
-                let request = self.machines.children[index].cancel_request();
+                let mut request = self.machines.children[index].cancel_request();
+                request.for_child = Some(index);
                 self.issue(request);
             }
             _ => self.outbox.push_back(id),
