@@ -95,9 +95,9 @@ pub use chronicle_core::connection::{
 pub use chronicle_core::failure::{Failure, FailureKind};
 pub use chronicle_core::retry_policy::RetryPolicy;
 pub use chronicle_core::search_attributes::SearchAttribute;
+pub use chronicle_core::workflow::ChildWorkflowCancellationType;
 pub use chronicle_core::workflow::WorkflowInfo;
 pub use chronicle_core::workflow::{ActivityCancellationType, ParentClosePolicy};
-pub use chronicle_core::workflow::ChildWorkflowCancellationType;
 pub use chronicle_macros::{activity, query, run, signal, workflow};
 pub use client::{Client, WorkflowHandle};
 pub use definition::{ActivityDefinition, RunFn, WorkflowDefinition};

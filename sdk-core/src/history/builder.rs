@@ -405,6 +405,7 @@ fn event_type(attributes: &Attributes) -> EventType {
         A::TimerCanceledEventAttributes(_) => E::TimerCanceled,
         A::MarkerRecordedEventAttributes(_) => E::MarkerRecorded,
         A::UpsertWorkflowSearchAttributesEventAttributes(_) => E::UpsertWorkflowSearchAttributes,
+        A::WorkflowPropertiesModifiedEventAttributes(_) => E::WorkflowPropertiesModified,
         A::StartChildWorkflowExecutionInitiatedEventAttributes(_) => {
             E::StartChildWorkflowExecutionInitiated
         }

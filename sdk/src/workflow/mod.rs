@@ -28,6 +28,7 @@ mod children;
 mod continue_as_new;
 mod external;
 mod log;
+mod run_properties;
 mod waiting;
 
 pub use crate::client::Untyped;
@@ -121,13 +122,14 @@ impl<W> WorkflowContext<W> {
             .and_then(SearchAttribute::from_payload)
     }
 
-    /// A memo field the run was started with, decoded as `T`.
+    /// A memo field of the run, decoded as `T`: what it was started with, changed by
+    /// [`upsert_memo`](Self::upsert_memo).
     pub fn memo<T: serde::de::DeserializeOwned>(
         &self,
         key: &str,
     ) -> Option<Result<T, PayloadError>> {
-        let info = self.info();
-        let value = info.memo.get(key)?;
+        let memo = self.run.memo();
+        let value = memo.get(key)?;
         Some(payload::decode(value, &format!("memo field {key:?}")))
     }
 

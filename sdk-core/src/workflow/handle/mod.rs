@@ -15,6 +15,7 @@ pub use other_workflows::{ChildHandle, ExternalHandle};
 pub use timer::TimerHandle;
 
 use super::info::WorkflowInfo;
+use super::machines::modify_properties::{apply_memo_upserts, ModifyPropertiesMachine};
 use super::machines::patch::{ChangeVersionMachine, PatchMachine, UPSERT_ON_PATCH_FLAG};
 use super::machines::side_effect::SideEffectMachine;
 use super::machines::upsert::UpsertMachine;
@@ -176,6 +177,41 @@ impl RunHandle {
     pub fn exit_shield(&self) {
         let mut state = self.0.borrow_mut();
         state.cancellation.shield_depth = state.cancellation.shield_depth.saturating_sub(1);
+    }
+
+    /// Upserts memo fields of the workflow (`ModifyWorkflowProperties`); a null payload
+    /// removes a field. [`memo`](Self::memo) reflects it at once.
+    pub fn upsert_memo_at(
+        &self,
+        memo: HashMap<String, Payload>,
+        location: &'static Location<'static>,
+    ) {
+        let mut state = self.0.borrow_mut();
+        state.refuse_in_query("upsert the memo");
+        state
+            .commands
+            .issue(ModifyPropertiesMachine { memo, location });
+    }
+
+    /// The run's memo now: what it started with, with the code's upserts applied.
+    pub fn memo(&self) -> HashMap<String, Payload> {
+        let state = self.0.borrow();
+        apply_memo_upserts(
+            state.info.memo.clone(),
+            &state.commands.machines.modify_properties,
+        )
+    }
+
+    /// Whether the server suggests continuing as new: the history passed its suggested length
+    /// or size (`suggest_continue_as_new` of the current workflow task's started event).
+    pub fn continue_as_new_suggested(&self) -> bool {
+        self.0.borrow().clock.continue_as_new_suggested
+    }
+
+    /// The history's size in bytes up to the current workflow task, as the server counts it
+    /// (0 when the server does not say).
+    pub fn history_size_bytes(&self) -> u64 {
+        self.0.borrow().clock.history_size_bytes
     }
 
     /// Upserts search attributes of the workflow (the values are payloads with their type in

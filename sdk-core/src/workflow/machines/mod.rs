@@ -18,6 +18,7 @@ pub mod activity;
 pub mod child;
 pub mod completion;
 pub mod external;
+pub mod modify_properties;
 pub mod patch;
 pub mod side_effect;
 pub mod timer;
@@ -180,5 +181,6 @@ machines! {
     ChangeVersion(change_versions: patch::ChangeVersionMachine),
     SideEffect(side_effects: side_effect::SideEffectMachine),
     Upsert(upserts: upsert::UpsertMachine),
+    ModifyProperties(modify_properties: modify_properties::ModifyPropertiesMachine),
     Completion(completions: completion::CompletionMachine),
 }

@@ -235,6 +235,12 @@ impl WorkflowRun {
             state.clock.now = event_time(task_started);
             state.clock.history_length = task_started.event_id;
             state.clock.replaying = replaying;
+            if let Some(Attributes::WorkflowTaskStartedEventAttributes(a)) =
+                &task_started.attributes
+            {
+                state.clock.continue_as_new_suggested = a.suggest_continue_as_new;
+                state.clock.history_size_bytes = u64::try_from(a.history_size_bytes).unwrap_or(0);
+            }
             // Signals and resolutions applied since the last activation may satisfy a
             // `wait_until` that no one else would wake.
             state.change_waiters.wake_all();

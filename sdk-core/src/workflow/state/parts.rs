@@ -16,6 +16,10 @@ pub(crate) struct Clock {
     pub replaying: bool,
     /// SDK flags recorded for the run (from history, plus the live first task's own).
     pub flags: BTreeSet<u32>,
+    /// The server suggests continuing as new (from the current task's started event).
+    pub continue_as_new_suggested: bool,
+    /// The history's size in bytes, as the current task's started event says.
+    pub history_size_bytes: u64,
 }
 
 impl Clock {
@@ -26,6 +30,8 @@ impl Clock {
             history_length: 0,
             replaying: true,
             flags: BTreeSet::new(),
+            continue_as_new_suggested: false,
+            history_size_bytes: 0,
         }
     }
 }

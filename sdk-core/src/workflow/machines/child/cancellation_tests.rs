@@ -113,7 +113,11 @@ fn canceling_a_started_child_sends_and_resolves_as_its_type_says() {
             vec![C::RequestCancelExternalWorkflowExecution],
         ),
         // Delivered: that ends the first wait only.
-        (T::WaitCancellationRequested, delivered(), vec![C::StartTimer]),
+        (
+            T::WaitCancellationRequested,
+            delivered(),
+            vec![C::StartTimer],
+        ),
         (T::WaitCancellationCompleted, delivered(), vec![]),
         // The child's end ends the second.
         (
