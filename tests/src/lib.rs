@@ -153,6 +153,21 @@ fn init_server() -> Result<TestServer, String> {
     })
 }
 
+/// A server of the test's own, with the shared server's options changed by `adjust` (say,
+/// `--dynamic-config-value` flags a test depends on). It stops when dropped; it ignores
+/// [`TEST_ADDRESS_ENV`], since a server started elsewhere cannot be given the flags.
+pub async fn dedicated_server(
+    adjust: impl FnOnce(DevServerOptions) -> DevServerOptions,
+) -> DevServer {
+    let options = DevServerOptions::default()
+        .kill_on_process_exit(true)
+        .search_attribute(CUSTOMER_ATTRIBUTE, "Keyword")
+        .search_attribute(AMOUNT_ATTRIBUTE, "Int");
+    DevServer::start_with(adjust(options))
+        .await
+        .unwrap_or_else(|error| panic!("could not start a dedicated dev server: {error}"))
+}
+
 /// A fresh id: `prefix-<pid>-<counter>-<time>`, unique across test binaries and runs, so tests
 /// sharing a server never see each other's workflows.
 pub fn unique_id(prefix: &str) -> String {

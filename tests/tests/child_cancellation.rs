@@ -105,7 +105,11 @@ impl Case {
     /// The parent's outcome, once its wait for the child ended.
     async fn outcome(&self) -> String {
         wait_for_some("the parent's wait for its child to end", WAIT, || async {
-            self.parent.query(Canceler::outcome, ()).await.ok().flatten()
+            self.parent
+                .query(Canceler::outcome, ())
+                .await
+                .ok()
+                .flatten()
         })
         .await
     }
@@ -224,7 +228,10 @@ async fn wait_cancellation_completed_waits_for_the_childs_end_and_gets_it() {
             == 1
     })
     .await;
-    assert_eq!(case.parent.query(Canceler::outcome, ()).await.unwrap(), None);
+    assert_eq!(
+        case.parent.query(Canceler::outcome, ()).await.unwrap(),
+        None
+    );
     case.child.signal(Stubborn::finish, ()).await.unwrap();
     // The child chose to complete: that is the parent's result, not a cancellation.
     assert_eq!(case.outcome().await, "completed: cleaned up");
