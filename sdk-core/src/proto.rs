@@ -2,6 +2,7 @@
 //!
 //! The messages themselves come from `temporalio-protos`, Temporal's generated API.
 
+pub use temporalio_protos::temporal::api::schedule::v1 as schedule;
 pub use temporalio_protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
 pub use temporalio_protos::temporal::api::{
     command::v1 as command, common::v1 as common, enums::v1 as enums, failure::v1 as failure,

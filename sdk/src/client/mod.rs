@@ -26,6 +26,7 @@ mod describe;
 mod error;
 mod handle;
 mod messages;
+pub mod schedule;
 mod start;
 
 pub use activity_completion::{AsyncActivityHandle, AsyncActivityId};
