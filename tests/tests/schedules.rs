@@ -224,3 +224,38 @@ async fn bad_schedules_are_refused_with_typed_errors() {
         .unwrap_err();
     assert!(matches!(error, ScheduleError::NotFound { .. }), "{error}");
 }
+
+#[tokio::test]
+async fn an_interval_schedule_acts_by_itself_until_its_actions_run_out() {
+    let client = client().await;
+    let queue = unique_task_queue("schedule-interval");
+    let worker = RunningWorker::spawn(Worker::new(&client, &queue).register_workflow::<Tick>());
+    let id = unique_id("schedule");
+    let handle = client
+        .create_schedule(
+            &id,
+            Schedule::new(
+                Tick::run,
+                "c".to_string(),
+                ScheduleSpec::interval(Duration::from_secs(1)),
+            )
+            .task_queue(&queue)
+            .overlap(ScheduleOverlapPolicy::AllowAll)
+            .remaining_actions(2),
+        )
+        .await
+        .unwrap();
+    let description = wait_for_some("two actions of the interval", WAIT, || async {
+        let description = handle.describe().await.ok()?;
+        (description.action_count >= 2).then_some(description)
+    })
+    .await;
+    assert_eq!(description.action_count, 2);
+    assert_eq!(description.schedule.remaining_actions, Some(0));
+    for action in &description.recent_actions {
+        let handle = client.handle::<Tick>(&action.workflow_id);
+        assert_eq!(handle.result().await.unwrap(), "tick c");
+    }
+    handle.delete().await.unwrap();
+    worker.stop().await;
+}

@@ -8,6 +8,9 @@
 //!
 //! The events must be of the operation's own kind (a signal's, or a cancel request's); any
 //! other event reporting on it fails the task.
+//!
+//! A child's cancel request knows its child (`for_child`): when it is delivered, the effects
+//! say so, and the child machine ends a `WaitCancellationRequested` wait.
 
 use super::{unexpected, CommandMachine, Effects};
 use crate::failure::Failure;
