@@ -1,0 +1,102 @@
+//! Temporal's feature scenarios (github.com/temporalio/features), ported to Chronicle: one test
+//! per scenario of the groups activity, child_workflow, continue_as_new, query and signal,
+//! named `<group>_<scenario>` and asserting what the original asserts. All share one dev
+//! server, which is why they are one test binary. `docs/conformance.md` lists every scenario
+//! with its test, and says why the ones without a test have none.
+//!
+//! The features harness checks histories by replaying, with the current code, the histories
+//! an SDK recorded with its earlier versions; Chronicle's counterpart is to replay every run's
+//! history with the code that made it (see [`replays`]). The recorded Go and Java histories of
+//! `activity/retry_on_error` are replayed as well, with the result their activity ids allow.
+
+mod common;
+
+#[path = "features/activity.rs"]
+mod activity;
+#[path = "features/child_workflow.rs"]
+mod child_workflow;
+#[path = "features/continue_as_new.rs"]
+mod continue_as_new;
+#[path = "features/query.rs"]
+mod query;
+#[path = "features/signal.rs"]
+mod signal;
+
+use chronicle::client::WorkflowHandle;
+use chronicle::prelude::*;
+use chronicle::Replayer;
+use std::sync::{Condvar, Mutex};
+
+/// The history of the run behind `handle` replays without nondeterminism in `replayer`.
+pub async fn replays<W>(handle: &WorkflowHandle<W>, replayer: Replayer) {
+    let history = common::history(handle).await;
+    let source = format!("history of {}", handle.workflow_id());
+    if let Err(error) = replayer.replay(&history, &source) {
+        panic!("{source} does not replay: {error}");
+    }
+}
+
+/// Holds a workflow task in flight, for scenarios about what arrives meanwhile.
+///
+/// Workflow code calls [`hold`](Self::hold), which blocks the worker thread running it until the
+/// test calls [`release`](Self::release); afterwards (on the retry of that task) it passes at
+/// once. Blocking a thread is only acceptable in a test, and only in a multi-threaded runtime.
+pub struct Gate {
+    state: Mutex<GateState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    held: bool,
+    released: bool,
+}
+
+impl Gate {
+    pub const fn new() -> Self {
+        Self {
+            state: Mutex::new(GateState {
+                held: false,
+                released: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Blocks until released; gives up after [`common::WAIT`] so a failing test cannot hang.
+    pub fn hold(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.held = true;
+        self.changed.notify_all();
+        let (_state, _timeout) = self
+            .changed
+            .wait_timeout_while(state, common::WAIT, |s| !s.released)
+            .unwrap_or_else(|p| p.into_inner());
+    }
+
+    /// Waits until workflow code is blocked in [`hold`](Self::hold).
+    pub async fn wait_held(&self) {
+        chronicle_tests::wait_for("the workflow task to be held", common::WAIT, || {
+            let held = self.state.lock().map(|s| s.held).unwrap_or(false);
+            async move { held }
+        })
+        .await;
+    }
+
+    pub fn release(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.released = true;
+        self.changed.notify_all();
+    }
+}
+
+/// A worker on a fresh task queue, running in the background.
+pub async fn start_worker(
+    prefix: &str,
+    build: impl FnOnce(Worker) -> Worker,
+) -> (Client, String, common::RunningWorker) {
+    let client = common::client().await;
+    let queue = chronicle_tests::unique_task_queue(prefix);
+    let worker = common::RunningWorker::spawn(build(Worker::new(&client, &queue)));
+    (client, queue, worker)
+}
