@@ -4,10 +4,13 @@
 //! server, which is why they are one test binary. `docs/conformance.md` lists every scenario
 //! with its test, and says why the ones without a test have none.
 //!
-//! The features harness checks histories by replaying, with the current code, the histories
-//! an SDK recorded with its earlier versions; Chronicle's counterpart is to replay every run's
-//! history with the code that made it (see [`replays`]). The recorded Go and Java histories of
-//! `activity/retry_on_error` are replayed as well, with the result their activity ids allow.
+//! History checks, as the features harness makes them: each scenario replays the histories
+//! Chronicle recorded of it with earlier versions (`tests/fixtures/features/<group>/<scenario>/
+//! history.chronicle.<version>.json`) with the current code, besides the history of the run it
+//! just made (see [`check_history`]). Record the current version's with
+//! `CHRONICLE_RECORD_FEATURE_HISTORIES=1 cargo test -p chronicle-tests --test features`. The Go
+//! and Java histories recorded for `activity/retry_on_error` are replayed as well, with the
+//! result their activity ids allow.
 
 mod common;
 
@@ -25,6 +28,7 @@ mod signal;
 use chronicle::client::WorkflowHandle;
 use chronicle::prelude::*;
 use chronicle::Replayer;
+use std::path::PathBuf;
 use std::sync::{Condvar, Mutex};
 
 /// The history of the run behind `handle` replays without nondeterminism in `replayer`.
@@ -33,6 +37,59 @@ pub async fn replays<W>(handle: &WorkflowHandle<W>, replayer: Replayer) {
     let source = format!("history of {}", handle.workflow_id());
     if let Err(error) = replayer.replay(&history, &source) {
         panic!("{source} does not replay: {error}");
+    }
+}
+
+/// Set to record the current version's history of every scenario.
+const RECORD_ENV: &str = "CHRONICLE_RECORD_FEATURE_HISTORIES";
+
+/// The folder of a scenario's recorded histories, e.g. `activity/retry_on_error`.
+pub fn scenario_dir(scenario: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/features")
+        .join(scenario)
+}
+
+/// The scenario's history check: the run behind `handle` replays, and so does every history
+/// Chronicle recorded of the scenario (`history.chronicle.*.json`); with
+/// `CHRONICLE_RECORD_FEATURE_HISTORIES` set, the run's history is first recorded as this
+/// version's. Call it once the scenario's workflows have run to their end.
+pub async fn check_history<W>(handle: &WorkflowHandle<W>, scenario: &str, replayer: Replayer) {
+    let history = common::history(handle).await;
+    let dir = scenario_dir(scenario);
+    if std::env::var_os(RECORD_ENV).is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!(
+            "history.chronicle.{}.json",
+            env!("CARGO_PKG_VERSION")
+        ));
+        std::fs::write(&path, history.to_json()).unwrap();
+    }
+    let source = format!("{scenario}: history of {}", handle.workflow_id());
+    if let Err(error) = replayer.replay(&history, &source) {
+        panic!("{source} does not replay: {error}");
+    }
+    let recorded: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                        n.starts_with("history.chronicle.") && n.ends_with(".json")
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        !recorded.is_empty(),
+        "no recorded history in {}: record one with {RECORD_ENV}=1",
+        dir.display()
+    );
+    for path in recorded {
+        if let Err(error) = replayer.replay_file(&path) {
+            panic!("{} does not replay: {error}", path.display());
+        }
     }
 }
 

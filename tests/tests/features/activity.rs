@@ -2,7 +2,7 @@
 //! several at once, and what a worker shutdown does to the ones still running.
 
 use crate::common::{self, count, event_type, history, wait_for_event, RunningWorker, WAIT};
-use crate::{replays, start_worker};
+use crate::{check_history, start_worker};
 use chronicle::client::WorkflowExecutionError;
 use chronicle::prelude::*;
 use chronicle::{ActivityCancellationType, Failure, FailureKind, Replayer};
@@ -67,8 +67,9 @@ async fn activity_basic_no_workflow_timeout() {
         started.workflow_execution_timeout
     );
     assert_eq!(count(&history, EventType::ActivityTaskCompleted), 2);
-    replays(
+    check_history(
         &handle,
+        "activity/basic_no_workflow_timeout",
         Replayer::new().register_workflow::<BasicWorkflow>(),
     )
     .await;
@@ -182,6 +183,7 @@ async fn heartbeat_until_cancelled(ctx: ActivityContext) -> Result<(), ActivityE
 
 async fn run_cancel_workflow(
     prefix: &str,
+    scenario: &str,
     mode: ActivityCancellationType,
 ) -> (
     chronicle::WorkflowHandle<CancelWorkflow>,
@@ -200,8 +202,9 @@ async fn run_cancel_workflow(
         .await
         .unwrap();
     let result = handle.result().await;
-    replays(
+    check_history(
         &handle,
+        scenario,
         Replayer::new().register_workflow::<CancelWorkflow>(),
     )
     .await;
@@ -220,8 +223,12 @@ fn first_event(history: &chronicle::History, kind: EventType) -> Option<i64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn activity_cancel_try_cancel() {
-    let (handle, result) =
-        run_cancel_workflow("try-cancel", ActivityCancellationType::TryCancel).await;
+    let (handle, result) = run_cancel_workflow(
+        "try-cancel",
+        "activity/cancel_try_cancel",
+        ActivityCancellationType::TryCancel,
+    )
+    .await;
     assert_eq!(
         result.unwrap(),
         CANCELLED,
@@ -238,7 +245,12 @@ async fn activity_cancel_try_cancel() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn activity_cancel_abandon() {
-    let (handle, result) = run_cancel_workflow("abandon", ActivityCancellationType::Abandon).await;
+    let (handle, result) = run_cancel_workflow(
+        "abandon",
+        "activity/cancel_abandon",
+        ActivityCancellationType::Abandon,
+    )
+    .await;
     assert_eq!(
         result.unwrap(),
         NOT_CANCELLED,
@@ -327,8 +339,9 @@ async fn activity_cancel_wait_cancel() {
         completed_tasks[2] > canceled,
         "{completed_tasks:?} {canceled}"
     );
-    replays(
+    check_history(
         &handle,
+        "activity/cancel_wait_cancel",
         Replayer::new().register_workflow::<WaitCancelWorkflow>(),
     )
     .await;
@@ -422,6 +435,12 @@ async fn activity_heartbeating() {
     assert!(calls > 1_000, "{calls}");
     let history = history(&handle).await;
     assert_eq!(count(&history, EventType::ActivityTaskCompleted), 1);
+    check_history(
+        &handle,
+        "activity/heartbeating",
+        Replayer::new().register_workflow::<HeartbeatWorkflow>(),
+    )
+    .await;
     worker.stop().await;
 }
 
@@ -529,8 +548,9 @@ async fn activity_retry_on_error() {
     assert_eq!(failure.kind(), FailureKind::Activity, "{failure}");
     let cause = failure.cause().expect("the activity's error");
     assert_eq!(cause.message(), "activity attempt 5 failed");
-    replays(
+    check_history(
         &handle,
+        "activity/retry_on_error",
         Replayer::new().register_workflow::<RetryWorkflow>(),
     )
     .await;
@@ -614,8 +634,9 @@ async fn activity_running_concurrently() {
         "{kinds:?}"
     );
     assert_eq!(count(&history, EventType::ActivityTaskCompleted), 3);
-    replays(
+    check_history(
         &handle,
+        "activity/running_concurrently",
         Replayer::new().register_workflow::<ConcurrentWorkflow>(),
     )
     .await;
@@ -762,8 +783,9 @@ async fn activity_shutdown() {
         "{failed}"
     );
     assert_eq!(count(&history, EventType::ActivityTaskTimedOut), 1);
-    replays(
+    check_history(
         &handle,
+        "activity/shutdown",
         Replayer::new().register_workflow::<ShutdownWorkflow>(),
     )
     .await;

@@ -3,7 +3,7 @@
 //! termination, a timeout). The cancellation types (`cancel_*`) wait for that feature.
 
 use crate::common::{count, event_type, history, wait_for_event};
-use crate::{replays, start_worker};
+use crate::{check_history, start_worker};
 use chronicle::client::WorkflowExecutionError;
 use chronicle::prelude::*;
 use chronicle::{Failure, FailureKind, Replayer};
@@ -96,6 +96,22 @@ enum Scenario {
     ThrowsOnTermination,
     /// Execute the blocked child with a 1 ms execution timeout and a single attempt.
     ThrowsOnTimeout,
+}
+
+impl Scenario {
+    /// The scenario's folder in the features repository.
+    fn name(&self) -> &'static str {
+        match self {
+            Scenario::Result => "child_workflow/result",
+            Scenario::Signal => "child_workflow/signal",
+            Scenario::Start => "child_workflow/start",
+            Scenario::ThrowsOnExecute => "child_workflow/throws_on_execute",
+            Scenario::Retry => "child_workflow/retry",
+            Scenario::ThrowsOnStart => "child_workflow/throws_on_start",
+            Scenario::ThrowsOnTermination => "child_workflow/throws_on_termination",
+            Scenario::ThrowsOnTimeout => "child_workflow/throws_on_timeout",
+        }
+    }
 }
 
 /// The parent of every scenario of the group.
@@ -225,13 +241,14 @@ async fn run_parent(
     Result<Vec<String>, WorkflowExecutionError>,
 ) {
     let prefix = format!("child-{scenario:?}").to_lowercase();
+    let scenario_name = scenario.name();
     let (client, queue, worker) = worker(&prefix).await;
     let handle = client
         .start(Parent::run, scenario, unique_id(&prefix), &queue)
         .await
         .unwrap();
     let result = handle.result().await;
-    replays(&handle, replayer()).await;
+    check_history(&handle, scenario_name, replayer()).await;
     worker.stop().await;
     (handle, result)
 }
@@ -301,7 +318,7 @@ async fn child_workflow_start() {
         .expect("the start is recorded");
     assert_eq!(kinds[initiated - 1], EventType::WorkflowTaskCompleted);
     assert!(kinds[initiated..].contains(&EventType::ChildWorkflowExecutionStarted));
-    replays(&handle, replayer()).await;
+    check_history(&handle, "child_workflow/start", replayer()).await;
     worker.stop().await;
 }
 
@@ -339,6 +356,7 @@ async fn child_workflow_handle() {
         handle.result().await.unwrap(),
         ["the child completed: from the test"]
     );
+    check_history(&handle, "child_workflow/handle", replayer()).await;
     worker.stop().await;
 }
 
@@ -382,7 +400,7 @@ async fn child_workflow_throws_on_start() {
     let (handle, result) = run_parent(Scenario::ThrowsOnStart).await;
     let outcome = result.unwrap();
     assert!(
-        outcome[0].to_lowercase().contains("already"),
+        outcome[0].contains("could not start: WorkflowAlreadyExists"),
         "the second start fails as already started: {outcome:?}"
     );
     let history = history(&handle).await;
@@ -422,7 +440,7 @@ async fn child_workflow_throws_on_termination() {
     let outcome = handle.result().await.unwrap();
     assert_eq!(outcome[0], "Terminated", "{outcome:?}");
     wait_for_event(&handle, EventType::ChildWorkflowExecutionTerminated).await;
-    replays(&handle, replayer()).await;
+    check_history(&handle, "child_workflow/throws_on_termination", replayer()).await;
     worker.stop().await;
 }
 

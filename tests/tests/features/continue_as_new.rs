@@ -4,7 +4,7 @@
 //! waits for updates.)
 
 use crate::common::{count, event_type, history};
-use crate::{replays, start_worker, Gate};
+use crate::{check_history, replays, start_worker, Gate};
 use chronicle::client::WorkflowStatus;
 use chronicle::prelude::*;
 use chronicle::Replayer;
@@ -65,7 +65,7 @@ async fn continue_as_new_continue_as_same() {
         WorkflowStatus::ContinuedAsNew
     );
     let replayer = || Replayer::new().register_workflow::<ContinueAsSame>();
-    replays(&first, replayer()).await;
+    check_history(&first, "continue_as_new/continue_as_same", replayer()).await;
     replays(&latest, replayer()).await;
     worker.stop().await;
 }
@@ -162,7 +162,12 @@ async fn continue_as_new_signals_block_continue_as_new() {
         0
     );
     let replayer = || Replayer::new().register_workflow::<SignalsBlockCan>();
-    replays(&first, replayer()).await;
+    check_history(
+        &first,
+        "continue_as_new/signals_block_continue_as_new",
+        replayer(),
+    )
+    .await;
     replays(&latest, replayer()).await;
     worker.stop().await;
 }

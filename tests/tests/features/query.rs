@@ -2,7 +2,7 @@
 //! times out; wrong arguments, an unknown name and an unexpected answer type are errors.
 
 use crate::common::RunningWorker;
-use crate::{replays, start_worker};
+use crate::{check_history, start_worker};
 use chronicle::client::ClientError;
 use chronicle::prelude::*;
 use chronicle::Replayer;
@@ -78,10 +78,15 @@ async fn start(
 }
 
 /// Sends `finish`, waits for the result and checks the history replays.
-async fn finish(handle: &chronicle::WorkflowHandle<QueryWorkflow>) {
+async fn finish(handle: &chronicle::WorkflowHandle<QueryWorkflow>, scenario: &str) {
     handle.signal(QueryWorkflow::finish, ()).await.unwrap();
     handle.result().await.unwrap();
-    replays(handle, Replayer::new().register_workflow::<QueryWorkflow>()).await;
+    check_history(
+        handle,
+        scenario,
+        Replayer::new().register_workflow::<QueryWorkflow>(),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -94,7 +99,7 @@ async fn query_successful_query() {
         handle.signal(QueryWorkflow::inc_counter, ()).await.unwrap();
     }
     assert_eq!(handle.query(QueryWorkflow::counter, ()).await.unwrap(), 4);
-    finish(&handle).await;
+    finish(&handle, "query/successful_query").await;
     worker.stop().await;
 }
 
@@ -127,7 +132,7 @@ async fn query_timeout_due_to_no_active_workers() {
     }
 
     let worker = query_worker(&client, &queue);
-    finish(&handle).await;
+    finish(&handle, "query/timeout_due_to_no_active_workers").await;
     worker.stop().await;
 }
 
@@ -154,10 +159,10 @@ async fn query_unexpected_arguments() {
             .await,
         "an argument of the wrong type",
     );
-    assert!(message.contains("the_query"), "{message}");
+    assert!(message.contains("could not decode argument 1"), "{message}");
 
     // An extra argument.
-    query_failed(
+    let message = query_failed(
         untyped
             .query_payloads(
                 "the_query",
@@ -166,13 +171,21 @@ async fn query_unexpected_arguments() {
             .await,
         "an extra argument",
     );
+    assert!(
+        message.contains("expects 1 argument(s) but received 2"),
+        "{message}"
+    );
 
     // No argument where one is expected.
-    query_failed(
+    let message = query_failed(
         untyped.query_payloads("the_query", vec![]).await,
         "a missing argument",
     );
-    finish(&handle).await;
+    assert!(
+        message.contains("expects 1 argument(s) but received 0"),
+        "{message}"
+    );
+    finish(&handle, "query/unexpected_arguments").await;
     worker.stop().await;
 }
 
@@ -186,8 +199,11 @@ async fn query_unexpected_query_type_name() {
             .await,
         "an unknown query",
     );
-    assert!(message.contains("nonexistent"), "{message}");
-    finish(&handle).await;
+    assert!(
+        message.contains("\"nonexistent\" is not handled by this workflow"),
+        "{message}"
+    );
+    finish(&handle, "query/unexpected_query_type_name").await;
     worker.stop().await;
 }
 
@@ -205,6 +221,6 @@ async fn query_unexpected_return_type() {
         handle.query(QueryWorkflow::string_q, ()).await.unwrap(),
         "hi bob"
     );
-    finish(&handle).await;
+    finish(&handle, "query/unexpected_return_type").await;
     worker.stop().await;
 }

@@ -4,7 +4,7 @@
 //! signal handlers.)
 
 use crate::common::{count, event_type, history, wait_for_event};
-use crate::{replays, start_worker, Gate};
+use crate::{check_history, replays, start_worker, Gate};
 use chronicle::client::ClientError;
 use chronicle::prelude::*;
 use chronicle::Replayer;
@@ -65,7 +65,7 @@ async fn signal_basic() {
         .await
         .unwrap();
     assert_eq!(handle.result().await.unwrap(), "arg");
-    replays(&handle, replayer()).await;
+    check_history(&handle, "signal/basic", replayer()).await;
     worker.stop().await;
 }
 
@@ -87,7 +87,7 @@ async fn signal_external() {
         .await
         .unwrap();
     assert_eq!(handle.result().await.unwrap(), SIGNAL_DATA);
-    replays(&handle, replayer()).await;
+    check_history(&handle, "signal/external", replayer()).await;
 
     // A signal to a workflow that does not exist is an error.
     let error = client
@@ -150,7 +150,7 @@ async fn signal_child_workflow() {
         count(&history, EventType::ExternalWorkflowExecutionSignaled),
         1
     );
-    replays(&handle, replayer()).await;
+    check_history(&handle, "signal/child_workflow", replayer()).await;
     worker.stop().await;
 }
 
@@ -199,7 +199,7 @@ async fn signal_signal_with_start() {
         ],
         "{kinds:?}"
     );
-    replays(&handle, replayer()).await;
+    check_history(&handle, "signal/signal_with_start", replayer()).await;
 
     // A running workflow under this id: it takes the signal, and nothing new starts.
     let id = unique_id("signal-with-start-existing");
@@ -211,6 +211,7 @@ async fn signal_signal_with_start() {
         .unwrap();
     assert_eq!(again.run_id(), existing.run_id());
     assert_eq!(existing.result().await.unwrap(), 40);
+    replays(&existing, replayer()).await;
     worker.stop().await;
 }
 
@@ -249,7 +250,7 @@ async fn signal_workflow_to_workflow() {
         count(&history, EventType::ExternalWorkflowExecutionSignaled),
         1
     );
-    replays(&sender, replayer()).await;
+    check_history(&sender, "signal/workflow_to_workflow", replayer()).await;
     replays(&receiver, replayer()).await;
     worker.stop().await;
 }
@@ -336,6 +337,6 @@ async fn signal_prevent_close() {
         Ok(WorkflowTaskFailedCause::UnhandledCommand)
     );
     assert_eq!(count(&history, EventType::WorkflowExecutionCompleted), 1);
-    replays(&handle, replayer()).await;
+    check_history(&handle, "signal/prevent_close", replayer()).await;
     worker.stop().await;
 }
