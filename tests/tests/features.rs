@@ -103,10 +103,15 @@ pub struct Gate {
     changed: Condvar,
 }
 
-#[derive(Default)]
 struct GateState {
     held: bool,
     released: bool,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Gate {
@@ -122,13 +127,24 @@ impl Gate {
 
     /// Blocks until released; gives up after [`common::WAIT`] so a failing test cannot hang.
     pub fn hold(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.held = true;
-        self.changed.notify_all();
-        let (_state, _timeout) = self
-            .changed
-            .wait_timeout_while(state, common::WAIT, |s| !s.released)
-            .unwrap_or_else(|p| p.into_inner());
+        let wait = || {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.held = true;
+            self.changed.notify_all();
+            let (_state, _timeout) = self
+                .changed
+                .wait_timeout_while(state, common::WAIT, |s| !s.released)
+                .unwrap_or_else(|p| p.into_inner());
+        };
+        // On a runtime worker thread, hand its other tasks (the test's among them, perhaps) to
+        // another thread first, so that only the held workflow task waits.
+        let multi_threaded = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_threaded {
+            tokio::task::block_in_place(wait);
+        } else {
+            wait();
+        }
     }
 
     /// Waits until workflow code is blocked in [`hold`](Self::hold).

@@ -221,7 +221,7 @@ fn first_event(history: &chronicle::History, kind: EventType) -> Option<i64> {
         .map(|e| e.event_id)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn activity_cancel_try_cancel() {
     let (handle, result) = run_cancel_workflow(
         "try-cancel",
@@ -243,7 +243,7 @@ async fn activity_cancel_try_cancel() {
     assert!(requested < signaled);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn activity_cancel_abandon() {
     let (handle, result) = run_cancel_workflow(
         "abandon",
@@ -288,7 +288,7 @@ impl WaitCancelWorkflow {
         let activity = ctx
             .activity(slow_to_cancel, ())
             .schedule_to_close(ONE_MINUTE)
-            .heartbeat_timeout(Duration::from_secs(1))
+            .heartbeat_timeout(Duration::from_secs(2))
             .retry_policy(RetryPolicy::no_retries())
             .cancellation_type(ActivityCancellationType::WaitCancellationCompleted)
             .start();
@@ -352,6 +352,10 @@ async fn activity_cancel_wait_cancel() {
 
 static HEARTBEATS_SEEN: AtomicBool = AtomicBool::new(false);
 
+/// Long enough that a loaded test machine does not miss it by accident: heartbeats go out every
+/// 1.6 s (0.8 × the timeout).
+const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Heartbeats its progress in a tight loop (every millisecond) until the test has seen the
 /// progress on the server; returns how many times it heartbeated.
 #[activity]
@@ -375,7 +379,7 @@ impl HeartbeatWorkflow {
         Ok(ctx
             .activity(tight_heartbeats, ())
             .start_to_close(ONE_MINUTE)
-            .heartbeat_timeout(Duration::from_secs(1))
+            .heartbeat_timeout(HEARTBEAT_TIMEOUT)
             .retry_policy(RetryPolicy::no_retries())
             .await?)
     }
@@ -425,7 +429,7 @@ async fn activity_heartbeating() {
                     progress > first
                         && at
                             .duration_since(first_seen)
-                            .is_ok_and(|d| d > Duration::from_secs(3))
+                            .is_ok_and(|d| d > 3 * HEARTBEAT_TIMEOUT)
                 })
         },
     )
