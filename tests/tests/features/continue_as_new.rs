@@ -70,6 +70,46 @@ async fn continue_as_new_continue_as_same() {
     worker.stop().await;
 }
 
+/// The original's TODO, "check the search attributes persisted after continue as new": they do
+/// not. Temporal's core-based SDKs send the current run's search attributes with the command
+/// when none were set (as for the memo); Chronicle sends none, and the server does not copy
+/// them, so the next run starts without. The fix needs the engine to track the run's current
+/// search attributes (upserts included), which it does not yet.
+#[tokio::test]
+#[ignore = "bug: continue-as-new drops the search attributes (see the comment)"]
+async fn continue_as_new_continue_as_same_search_attributes() {
+    let (client, queue, worker) = start_worker("continue-as-same-sa", |w| {
+        w.register_workflow::<ContinueAsSame>()
+    })
+    .await;
+    let workflow_id = unique_id("TestID");
+    let handle = client
+        .start(
+            ContinueAsSame::run,
+            INPUT_DATA.to_string(),
+            &workflow_id,
+            &queue,
+        )
+        .search_attribute(
+            chronicle_tests::CUSTOMER_ATTRIBUTE,
+            chronicle::SearchAttribute::Keyword("acme".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(handle.result().await.unwrap(), INPUT_DATA);
+    let description = client
+        .handle::<ContinueAsSame>(&workflow_id)
+        .describe()
+        .await
+        .unwrap();
+    assert_ne!(Some(description.run_id.as_str()), handle.run_id());
+    assert_eq!(
+        description.search_attribute(chronicle_tests::CUSTOMER_ATTRIBUTE),
+        Some(chronicle::SearchAttribute::Keyword("acme".into()))
+    );
+    worker.stop().await;
+}
+
 static SIGNAL_DURING_CAN: Gate = Gate::new();
 
 /// Continues as new once, handing the next run the signals the first run handled.
