@@ -86,6 +86,9 @@ enum Scenario {
     Signal,
     /// Start the echo child; return its workflow id and run id, then its result.
     Start,
+    /// Start the blocked child; return its ids from the handle, then signal it through the
+    /// handle and return its result.
+    Handle,
     /// Execute the failing child.
     ThrowsOnExecute,
     /// Execute the failing child with a retry policy of 3 attempts.
@@ -105,6 +108,7 @@ impl Scenario {
             Scenario::Result => "child_workflow/result",
             Scenario::Signal => "child_workflow/signal",
             Scenario::Start => "child_workflow/start",
+            Scenario::Handle => "child_workflow/handle",
             Scenario::ThrowsOnExecute => "child_workflow/throws_on_execute",
             Scenario::Retry => "child_workflow/retry",
             Scenario::ThrowsOnStart => "child_workflow/throws_on_start",
@@ -149,6 +153,24 @@ impl Parent {
                 ];
                 let result = child.result().await?;
                 Ok([ids, vec![result]].concat())
+            }
+            Scenario::Handle => {
+                let child = ctx
+                    .child_workflow(BlockedChild::run, ())
+                    .workflow_id(child_id)
+                    .start()
+                    .await?;
+                let ids = vec![
+                    child.workflow_id().to_string(),
+                    child.run_id().unwrap_or_default().to_string(),
+                ];
+                child
+                    .signal(
+                        BlockedChild::unblock,
+                        "from the parent's handle".to_string(),
+                    )
+                    .await?;
+                Ok([ids, vec![child.result().await?]].concat())
             }
             Scenario::ThrowsOnExecute => {
                 ctx.child_workflow(FailingChild::run, false).await?;
@@ -324,37 +346,32 @@ async fn child_workflow_start() {
 
 #[tokio::test]
 async fn child_workflow_handle() {
-    // A started child's handle has its workflow id, its first run's id, its result and a way to
-    // signal it (Rust's types allow nothing else on it): each one used here.
+    // A started child's handle has its workflow id, its first run's id, `result()` and
+    // `signal()` (Rust's types allow nothing else on it): the parent uses each one.
     let (client, queue, worker) = worker("child-handle").await;
     let handle = client
         .start(
             Parent::run,
-            Scenario::ThrowsOnTermination,
+            Scenario::Handle,
             unique_id("child-handle"),
             &queue,
         )
         .await
         .unwrap();
-    let (child_id, child_run) = chronicle_tests::wait_for_some(
-        "the parent to publish its child",
-        crate::common::WAIT,
-        || {
-            let handle = handle.clone();
-            async move { handle.query(Parent::child, ()).await.ok().flatten() }
-        },
-    )
-    .await;
-    assert_eq!(child_id, format!("{}-child", handle.workflow_id()));
-    let child = client.handle::<BlockedChild>(&child_id);
-    assert_eq!(child.describe().await.unwrap().run_id, child_run);
-    child
-        .signal(BlockedChild::unblock, "from the test".to_string())
-        .await
-        .unwrap();
+    let result = handle.result().await.unwrap();
+    let [child_id, child_run, child_result] = result.as_slice() else {
+        panic!("{result:?}");
+    };
+    assert_eq!(child_id, &format!("{}-child", handle.workflow_id()));
+    assert_eq!(child_result, "from the parent's handle");
+    let child = client.untyped_handle(child_id.clone());
+    assert_eq!(&child.describe().await.unwrap().run_id, child_run);
+    let started = child.fetch_history().await.unwrap();
     assert_eq!(
-        handle.result().await.unwrap(),
-        ["the child completed: from the test"]
+        started
+            .started_attributes()
+            .map(|a| &a.first_execution_run_id),
+        Some(child_run)
     );
     check_history(&handle, "child_workflow/handle", replayer()).await;
     worker.stop().await;
