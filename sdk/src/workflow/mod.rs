@@ -302,7 +302,15 @@ impl<W> WorkflowContext<W> {
         let _ = run;
         match W2::encode_input(&input) {
             Ok(input) => match options.into_request(W2::NAME, input) {
-                Ok(next) => WorkflowError::continue_as_new(next),
+                Ok(mut next) => {
+                    // The server does not carry the memo over by itself: a command without one
+                    // starts the next run without any. Temporal's other SDKs send the current
+                    // run's memo unless another was set, and so does Chronicle.
+                    if next.memo.is_empty() {
+                        next.memo = self.info().memo.clone();
+                    }
+                    WorkflowError::continue_as_new(next)
+                }
                 Err(e) => e,
             },
             Err(e) => WorkflowError::from(e),
