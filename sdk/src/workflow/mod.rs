@@ -114,10 +114,11 @@ impl<W> WorkflowContext<W> {
             .upsert_search_attributes_at(fields, Location::caller());
     }
 
-    /// A search attribute the run was started with.
+    /// A search attribute of the run: what it was started with, changed by
+    /// [`upsert_search_attributes`](Self::upsert_search_attributes).
     pub fn search_attribute(&self, name: &str) -> Option<SearchAttribute> {
-        self.info()
-            .search_attributes
+        self.run
+            .search_attributes()
             .get(name)
             .and_then(SearchAttribute::from_payload)
     }
@@ -303,11 +304,15 @@ impl<W> WorkflowContext<W> {
         match W2::encode_input(&input) {
             Ok(input) => match options.into_request(W2::NAME, input) {
                 Ok(mut next) => {
-                    // The server does not carry the memo over by itself: a command without one
-                    // starts the next run without any. Temporal's other SDKs send the current
-                    // run's memo unless another was set, and so does Chronicle.
+                    // The server carries neither the memo nor the search attributes over by
+                    // itself: a command without them starts the next run without any.
+                    // Temporal's other SDKs send the current run's, upserts included, unless
+                    // others were set, and so does Chronicle.
                     if next.memo.is_empty() {
-                        next.memo = self.info().memo.clone();
+                        next.memo = self.run.memo();
+                    }
+                    if next.search_attributes.is_empty() {
+                        next.search_attributes = self.run.search_attributes();
                     }
                     WorkflowError::continue_as_new(next)
                 }

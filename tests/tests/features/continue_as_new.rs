@@ -70,13 +70,10 @@ async fn continue_as_new_continue_as_same() {
     worker.stop().await;
 }
 
-/// The original's TODO, "check the search attributes persisted after continue as new": they do
-/// not. Temporal's core-based SDKs send the current run's search attributes with the command
-/// when none were set (as for the memo); Chronicle sends none, and the server does not copy
-/// them, so the next run starts without. The fix needs the engine to track the run's current
-/// search attributes (upserts included), which it does not yet.
+/// The original's TODO, "check the search attributes persisted after continue as new": the
+/// command carries the current run's search attributes when none were set, as the core-based
+/// SDKs do, because the server does not copy them.
 #[tokio::test]
-#[ignore = "bug: continue-as-new drops the search attributes (see the comment)"]
 async fn continue_as_new_continue_as_same_search_attributes() {
     let (client, queue, worker) = start_worker("continue-as-same-sa", |w| {
         w.register_workflow::<ContinueAsSame>()

@@ -225,4 +225,21 @@ impl RunHandle {
         state.refuse_in_query("upsert search attributes");
         state.commands.issue(UpsertMachine { fields, location });
     }
+
+    /// The run's search attributes now: what it started with, with the code's upserts applied
+    /// in order (an empty value unsets an attribute, as on the server).
+    pub fn search_attributes(&self) -> HashMap<String, Payload> {
+        let state = self.0.borrow();
+        let mut attributes = state.info.search_attributes.clone();
+        for upsert in &state.commands.machines.upserts {
+            for (name, value) in &upsert.fields {
+                if matches!(value.data.as_slice(), b"" | b"null" | b"[]") {
+                    attributes.remove(name);
+                } else {
+                    attributes.insert(name.clone(), value.clone());
+                }
+            }
+        }
+        attributes
+    }
 }
