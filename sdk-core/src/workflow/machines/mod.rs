@@ -18,6 +18,7 @@ pub mod activity;
 pub mod child;
 pub mod completion;
 pub mod external;
+pub mod local_activity;
 pub mod patch;
 pub mod side_effect;
 pub mod timer;
@@ -178,5 +179,6 @@ machines! {
     ChangeVersion(change_versions: patch::ChangeVersionMachine),
     SideEffect(side_effects: side_effect::SideEffectMachine),
     Upsert(upserts: upsert::UpsertMachine),
+    LocalActivity(local_activities: local_activity::LocalActivityMachine),
     Completion(completions: completion::CompletionMachine),
 }

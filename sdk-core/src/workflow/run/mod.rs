@@ -20,7 +20,12 @@ pub use queries::{answer_query, QueryFailure, METADATA_QUERY, STACK_TRACE_QUERY}
 use super::definition::{WorkflowFactory, WorkflowFuture, WorkflowHandlers};
 use super::error::{TaskFailure, TaskFailureKind};
 use super::executor::{Executor, Progress, Stopped};
-use super::handle::RunHandle;
+use super::handle::{
+    requested_local_activities, resolve_waiting_local_activities, LocalActivityOutcome,
+    LocalActivityRequest, RunHandle,
+};
+use super::machines::local_activity::recorded_in_task;
+use std::collections::HashMap;
 use super::info::WorkflowInfo;
 use super::machines::completion::CompletionMachine;
 use super::machines::side_effect::recorded_side_effect;
@@ -67,6 +72,11 @@ pub struct TaskCompletion {
     pub first_task: bool,
     /// Whether the workflow function has returned.
     pub finished: bool,
+    /// Local activities the worker must run before the task can be answered (see
+    /// [`WorkflowRun::set_local_outcomes`]).
+    pub local_activities: Vec<LocalActivityRequest>,
+    /// Ask the server for a new workflow task at once (a heartbeat while local activities run).
+    pub force_new_task: bool,
 }
 
 /// One workflow run being driven through its history.
@@ -179,6 +189,7 @@ impl WorkflowRun {
                             .collect();
                         versioning.side_effects_in_history =
                             commands.iter().filter_map(recorded_side_effect).collect();
+                        state.local_activities.recorded = recorded_in_task(commands);
                     }
                     self.activate(factory, event, true)?;
                     self.task_completed_before = true;
@@ -196,16 +207,20 @@ impl WorkflowRun {
                         self.state.borrow_mut().clock.flags.extend(USED_CORE_FLAGS);
                     }
                     {
-                        let versioning = &mut self.state.borrow_mut().versioning;
+                        let mut state = self.state.borrow_mut();
+                        state.local_activities.recorded.clear();
+                        let versioning = &mut state.versioning;
                         versioning.patches_in_history.clear();
                         versioning.side_effects_in_history.clear();
                     }
                     self.activate(factory, event, false)?;
-                    let commands = self.state.borrow().commands.unsent();
+                    let state = self.state.borrow();
                     return Ok(Some(TaskCompletion {
-                        commands,
+                        commands: state.commands.unsent(),
                         first_task: !self.task_completed_before,
                         finished: self.finished,
+                        local_activities: requested_local_activities(&state),
+                        force_new_task: false,
                     }));
                 }
                 // A failed or timed-out attempt: its events reach the code at the next one.
@@ -235,6 +250,7 @@ impl WorkflowRun {
             state.clock.now = event_time(task_started);
             state.clock.history_length = task_started.event_id;
             state.clock.replaying = replaying;
+            resolve_waiting_local_activities(&mut state);
             // Signals and resolutions applied since the last activation may satisfy a
             // `wait_until` that no one else would wake.
             state.change_waiters.wake_all();
@@ -265,6 +281,12 @@ impl WorkflowRun {
                 Err(TaskFailure::new(TaskFailureKind::Livelock { polls }))
             }
         }
+    }
+
+    /// Outcomes of local activities the worker ran for the task being answered, by seq: a run
+    /// processed after this resolves them and records their markers.
+    pub fn set_local_outcomes(&mut self, outcomes: HashMap<u32, LocalActivityOutcome>) {
+        self.state.borrow_mut().local_activities.executed = outcomes;
     }
 
     /// Whether the workflow function has returned.
