@@ -15,7 +15,7 @@ use crate::definition::{ActivityDefinition, RunFn, WorkflowDefinition};
 use crate::error::WorkflowError;
 use chronicle_core::payload::{self, PayloadError};
 use chronicle_core::search_attributes::SearchAttribute;
-use chronicle_core::workflow::{ActivityOptions, LocalActivityOptions, RunHandle, WorkflowInfo};
+use chronicle_core::workflow::{ActivityOptions, RunHandle, WorkflowInfo};
 use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
