@@ -196,12 +196,20 @@ async fn run_attempts(
 
 /// The wait before the next attempt, or `None` when the failure is final: non-retryable (by
 /// its flag or its type), or the last attempt the policy allows.
-pub(crate) fn retry_backoff(policy: &RetryPolicy, failure: &Failure, attempt: u32) -> Option<Duration> {
+pub(crate) fn retry_backoff(
+    policy: &RetryPolicy,
+    failure: &Failure,
+    attempt: u32,
+) -> Option<Duration> {
     if failure.non_retryable() {
         return None;
     }
     if let Some(error_type) = failure.error_type() {
-        if policy.non_retryable_error_types.iter().any(|t| t == error_type) {
+        if policy
+            .non_retryable_error_types
+            .iter()
+            .any(|t| t == error_type)
+        {
             return None;
         }
     }
@@ -214,7 +222,9 @@ pub(crate) fn retry_backoff(policy: &RetryPolicy, failure: &Failure, attempt: u3
     let maximum = policy.maximum_interval.unwrap_or(initial * 100);
     let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
     let backoff = initial.as_secs_f64() * coefficient.powi(exponent);
-    Some(Duration::from_secs_f64(backoff.min(maximum.as_secs_f64()).max(0.0)))
+    Some(Duration::from_secs_f64(
+        backoff.min(maximum.as_secs_f64()).max(0.0),
+    ))
 }
 
 /// One attempt, within its start-to-close and what is left of schedule-to-close.
@@ -242,7 +252,10 @@ async fn run_attempt(
     let now = SystemTime::now();
     let options = &request.options;
     let left_to_close = options.schedule_to_close.map(|limit| {
-        limit.saturating_sub(now.duration_since(original_schedule_time).unwrap_or_default())
+        limit.saturating_sub(
+            now.duration_since(original_schedule_time)
+                .unwrap_or_default(),
+        )
     });
     let (limit, timeout_type) = match (options.start_to_close, left_to_close) {
         (Some(a), Some(b)) if b < a => (Some(b), TimeoutType::ScheduleToClose),
@@ -320,7 +333,9 @@ mod tests {
             .maximum_interval(Duration::from_millis(500))
             .maximum_attempts(4);
         let failure = Failure::application("boom", "Boom");
-        let backoffs: Vec<_> = (1..=4).map(|a| retry_backoff(&policy, &failure, a)).collect();
+        let backoffs: Vec<_> = (1..=4)
+            .map(|a| retry_backoff(&policy, &failure, a))
+            .collect();
         assert_eq!(
             backoffs,
             vec![
@@ -338,8 +353,17 @@ mod tests {
         assert_eq!(retry_backoff(&by_type, &failure, 1), None);
         // Temporal's default policy: 1 s doubling, capped at 100 s, no attempt limit.
         let default = RetryPolicy::default();
-        assert_eq!(retry_backoff(&default, &failure, 1), Some(Duration::from_secs(1)));
-        assert_eq!(retry_backoff(&default, &failure, 3), Some(Duration::from_secs(4)));
-        assert_eq!(retry_backoff(&default, &failure, 30), Some(Duration::from_secs(100)));
+        assert_eq!(
+            retry_backoff(&default, &failure, 1),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            retry_backoff(&default, &failure, 3),
+            Some(Duration::from_secs(4))
+        );
+        assert_eq!(
+            retry_backoff(&default, &failure, 30),
+            Some(Duration::from_secs(100))
+        );
     }
 }

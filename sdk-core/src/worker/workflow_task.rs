@@ -130,7 +130,13 @@ async fn answer_task(
         Some(factory) => {
             let queries = std::mem::take(&mut task.queries);
             let process = |local| {
-                process_task(factory.as_ref(), &events, context.clone(), queries.clone(), local)
+                process_task(
+                    factory.as_ref(),
+                    &events,
+                    context.clone(),
+                    queries.clone(),
+                    local,
+                )
             };
             match process(HashMap::new()) {
                 // Local activities run now, inside this task (`local_activity.rs`).

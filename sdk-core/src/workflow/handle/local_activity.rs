@@ -206,8 +206,7 @@ impl Future for LocalActivityHandle {
             match &mut this.stage {
                 Stage::Finished => return Poll::Pending,
                 Stage::Running(index) => {
-                    let polled = this.run.0.borrow_mut().commands.machines.local_activities
-                        [*index]
+                    let polled = this.run.0.borrow_mut().commands.machines.local_activities[*index]
                         .result
                         .poll_take(cx);
                     match polled {

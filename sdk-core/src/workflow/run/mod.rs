@@ -24,10 +24,9 @@ use super::handle::{
     requested_local_activities, resolve_waiting_local_activities, LocalActivityOutcome,
     LocalActivityRequest, RunHandle,
 };
-use super::machines::local_activity::recorded_in_task;
-use std::collections::HashMap;
 use super::info::WorkflowInfo;
 use super::machines::completion::CompletionMachine;
+use super::machines::local_activity::recorded_in_task;
 use super::machines::side_effect::recorded_side_effect;
 use super::options::ActivityOptions;
 use super::state::{Rng, RunState};
@@ -37,6 +36,7 @@ use crate::proto::command::Command;
 use crate::proto::enums::EventType;
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};

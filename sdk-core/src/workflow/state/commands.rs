@@ -57,8 +57,11 @@ impl Commands {
         event: &HistoryEvent,
     ) -> Result<(), (String, Option<&'static Location<'static>>)> {
         // Local activity markers are matched by seq (see `machines::local_activity`).
-        let position =
-            crate::workflow::machines::local_activity::outbox_position(&self.outbox, &self.machines, event);
+        let position = crate::workflow::machines::local_activity::outbox_position(
+            &self.outbox,
+            &self.machines,
+            event,
+        );
         let Some(next) = position
             .and_then(|p| self.outbox.remove(p))
             .or_else(|| crate::workflow::machines::local_activity::same_seq(&self.machines, event))

@@ -131,7 +131,12 @@ pub(crate) fn recorded_local_activity(event: &HistoryEvent) -> Option<Result<Mar
         .details
         .get(DATA_KEY)
         .and_then(|p| p.payloads.first())
-        .ok_or_else(|| format!("event {}: local activity marker without data", event.event_id))
+        .ok_or_else(|| {
+            format!(
+                "event {}: local activity marker without data",
+                event.event_id
+            )
+        })
         .and_then(|payload| {
             serde_json::from_slice::<MarkerData>(&payload.data).map_err(|e| {
                 format!(
@@ -140,14 +145,16 @@ pub(crate) fn recorded_local_activity(event: &HistoryEvent) -> Option<Result<Mar
                 )
             })
         });
-    Some(parsed.map(|data| Marker {
-        data,
-        result: match &marker.failure {
-            Some(failure) => Err(Failure::from_proto(failure.clone())),
-            None => Ok(marker
-                .details
-                .get(RESULT_KEY)
-                .and_then(|p| p.payloads.first().cloned())),
-        },
+    Some(parsed.map(|data| {
+        Marker {
+            data,
+            result: match &marker.failure {
+                Some(failure) => Err(Failure::from_proto(failure.clone())),
+                None => Ok(marker
+                    .details
+                    .get(RESULT_KEY)
+                    .and_then(|p| p.payloads.first().cloned())),
+            },
+        }
     }))
 }
