@@ -155,7 +155,7 @@ async fn results_retries_and_failures_are_recorded_as_core_markers() {
         markers[0].details["result"].payloads[0].data,
         b"\"Hello, World!\""
     );
-    assert!(markers[2].details.get("result").is_none());
+    assert!(!markers[2].details.contains_key("result"));
     let failure = markers[2]
         .failure
         .as_ref()

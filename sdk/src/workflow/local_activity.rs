@@ -91,7 +91,7 @@ impl<A: ActivityDefinition> LocalActivityCall<A> {
             self.location,
         );
         LocalActivityFuture {
-            state: State::Scheduled(handle),
+            state: State::Scheduled(Box::new(handle)),
             activity_type: A::NAME,
             _output: PhantomData,
         }
@@ -108,7 +108,7 @@ impl<A: ActivityDefinition> IntoFuture for LocalActivityCall<A> {
 }
 
 enum State {
-    Scheduled(LocalActivityHandle),
+    Scheduled(Box<LocalActivityHandle>),
     Failed(Option<ActivityFailure>),
 }
 
@@ -131,7 +131,7 @@ impl<O: serde::de::DeserializeOwned> Future for LocalActivityFuture<O> {
                 Some(f) => Poll::Ready(Err(f)),
                 None => Poll::Pending,
             },
-            State::Scheduled(handle) => match Pin::new(handle).poll(cx) {
+            State::Scheduled(handle) => match Pin::new(handle.as_mut()).poll(cx) {
                 Poll::Pending => Poll::Pending,
                 Poll::Ready(Err(failure)) => Poll::Ready(Err(ActivityFailure::new(failure))),
                 Poll::Ready(Ok(payloads)) => Poll::Ready(
