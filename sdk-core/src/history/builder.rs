@@ -207,6 +207,44 @@ impl HistoryBuilder {
         ))
     }
 
+    /// `MarkerRecorded` for local activity `seq` (activity id `seq`) of `activity_type`, as
+    /// Temporal's core writes it: attempt `attempt`, its result or failure, and `backoff` when
+    /// the next attempt waits on a timer. Times are fixed (the epoch plus one second).
+    pub fn local_activity_marker(
+        self,
+        seq: u32,
+        activity_type: &str,
+        attempt: u32,
+        outcome: Result<Payload, PbFailure>,
+        backoff: Option<Duration>,
+    ) -> Self {
+        use crate::workflow::machines::local_activity::marker::{Marker, MarkerData, Stamp};
+        let second = Stamp::of_duration(Duration::from_secs(1));
+        let marker = Marker {
+            data: MarkerData {
+                seq,
+                attempt,
+                activity_id: seq.to_string(),
+                activity_type: activity_type.to_string(),
+                complete_time: Some(second),
+                backoff: backoff.map(Stamp::of_duration),
+                original_schedule_time: Some(second),
+            },
+            result: outcome
+                .map(Some)
+                .map_err(crate::failure::Failure::from_proto),
+        };
+        let attributes = marker.to_attributes();
+        self.push(Attributes::MarkerRecordedEventAttributes(
+            pb::MarkerRecordedEventAttributes {
+                marker_name: attributes.marker_name,
+                details: attributes.details,
+                failure: attributes.failure,
+                ..Default::default()
+            },
+        ))
+    }
+
     /// `WorkflowExecutionSignaled` with signal `name` and `input`.
     pub fn signaled(self, name: &str, input: Vec<Payload>) -> Self {
         self.push(Attributes::WorkflowExecutionSignaledEventAttributes(

@@ -6,6 +6,7 @@
 
 mod activity_task;
 mod heartbeat;
+mod local_activity;
 mod poller;
 mod shutdown;
 mod task_failures;

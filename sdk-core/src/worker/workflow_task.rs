@@ -127,12 +127,39 @@ async fn answer_task(
 
     let outcome = match &factory {
         None => Err(unknown_type()),
-        Some(factory) => process_task(
-            factory.as_ref(),
-            &events,
-            context,
-            std::mem::take(&mut task.queries),
-        ),
+        Some(factory) => {
+            let queries = std::mem::take(&mut task.queries);
+            let process = |local| {
+                process_task(
+                    factory.as_ref(),
+                    &events,
+                    context.clone(),
+                    queries.clone(),
+                    local,
+                )
+            };
+            match process(HashMap::new()) {
+                // Local activities run now, inside this task (`local_activity.rs`).
+                Ok(first) if !first.0.local_activities.is_empty() => {
+                    let run = super::local_activity::RunOf {
+                        namespace: shared.connection.namespace().to_string(),
+                        workflow_id: execution.workflow_id.clone(),
+                        run_id: execution.run_id.clone(),
+                        workflow_type: workflow_type.to_string(),
+                    };
+                    let heartbeat_at = received + task_timeout(&events).mul_f64(0.8);
+                    super::local_activity::complete_with_local_activities(
+                        shared,
+                        &run,
+                        first,
+                        heartbeat_at,
+                        process,
+                    )
+                    .await
+                }
+                other => other,
+            }
+        }
     };
     match outcome {
         Ok((completion, query_results)) => {
@@ -198,6 +225,7 @@ fn process_task(
     events: &[HistoryEvent],
     context: RunContext,
     queries: HashMap<String, WorkflowQuery>,
+    local_outcomes: HashMap<u32, crate::workflow::LocalActivityOutcome>,
 ) -> Result<(TaskCompletion, HashMap<String, WorkflowQueryResult>), TaskFailure> {
     if !queries.is_empty() {
         tracing::debug!(
@@ -206,6 +234,7 @@ fn process_task(
         );
     }
     let mut run = WorkflowRun::new(events, context)?;
+    run.set_local_outcomes(local_outcomes);
     let completion = run
         .process(factory, events)?
         .ok_or_else(|| TaskFailure::bad_history("history has no workflow task to answer"))?;
@@ -292,6 +321,7 @@ async fn respond_completed(
             sdk_version: crate::telemetry::SDK_VERSION.to_string(),
             ..Default::default()
         });
+    let force_create_new_workflow_task = completion.force_new_task;
     let mut commands = completion.commands;
     let eager_permits = request_eager_activities(shared, &mut commands);
     let request = RespondWorkflowTaskCompletedRequest {
@@ -301,6 +331,7 @@ async fn respond_completed(
         namespace: shared.connection.namespace().to_string(),
         query_results,
         sdk_metadata,
+        force_create_new_workflow_task,
         ..Default::default()
     };
     let response = shared

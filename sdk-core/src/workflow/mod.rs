@@ -30,6 +30,10 @@ pub use error::{Nondeterminism, TaskFailure, TaskFailureKind};
 pub use handle::{
     ActivityHandle, ActivityRequest, ChildHandle, ExternalHandle, RunHandle, TimerHandle,
 };
+pub use handle::{
+    LocalActivityCall, LocalActivityHandle, LocalActivityOptions, LocalActivityOutcome,
+    LocalActivityRequest, DEFAULT_LOCAL_RETRY_THRESHOLD,
+};
 pub use info::WorkflowInfo;
 pub use options::{
     ActivityCancellationType, ActivityOptions, ChildWorkflowCancellationType, ChildWorkflowRequest,

@@ -27,6 +27,7 @@ mod activity;
 mod children;
 mod continue_as_new;
 mod external;
+mod local_activity;
 mod log;
 mod run_properties;
 mod waiting;
@@ -34,8 +35,10 @@ mod waiting;
 pub use crate::client::Untyped;
 pub use activity::{ActivityCall, ActivityFuture};
 pub use children::{ChildKind, ChildResult, ChildStart, ChildWorkflow, ChildWorkflowCall};
+pub use chronicle_core::workflow::{LocalActivityOptions, DEFAULT_LOCAL_RETRY_THRESHOLD};
 pub use continue_as_new::ContinueAsNewOptions;
 pub use external::{ExternalOperation, ExternalWorkflow};
+pub use local_activity::{LocalActivityCall, LocalActivityFuture};
 pub use log::{WorkflowLogger, WORKFLOW_LOG_TARGET};
 pub use waiting::{CancelRequested, NonCancellable, Timer, WaitUntil, WaitUntilTimeout};
 
@@ -169,6 +172,38 @@ impl<W> WorkflowContext<W> {
             run: self.run.clone(),
             input,
             options: ActivityOptions::default(),
+            location: Location::caller(),
+            _activity: PhantomData,
+        }
+    }
+
+    /// Runs a local activity: an `#[activity]` function registered on this worker, run by the
+    /// worker inside the workflow task, its outcome recorded in history as a marker (replay
+    /// reads it and does not run the activity). For short work that would not be worth an
+    /// activity task; retries with short backoffs happen in the task, longer ones after a
+    /// durable timer.
+    ///
+    /// ```no_run
+    /// # use chronicle::prelude::*;
+    /// # #[activity] async fn normalize(name: String) -> Result<String, ActivityError> { Ok(name) }
+    /// # async fn f(ctx: WorkflowContext<()>, name: String) -> WorkflowResult<()> {
+    /// let name = ctx
+    ///     .local_activity(normalize, name)
+    ///     .start_to_close(Duration::from_secs(5))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn local_activity<A: ActivityDefinition>(
+        &self,
+        activity: A,
+        input: A::Input,
+    ) -> LocalActivityCall<A> {
+        let _ = activity;
+        LocalActivityCall {
+            run: self.run.clone(),
+            input,
+            options: LocalActivityOptions::default(),
             location: Location::caller(),
             _activity: PhantomData,
         }

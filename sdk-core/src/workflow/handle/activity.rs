@@ -43,7 +43,9 @@ impl RunHandle {
         if options.start_to_close.is_none() && options.schedule_to_close.is_none() {
             options.start_to_close = state.default_activity_options.start_to_close;
         }
-        let seq = state.commands.machines.activities.len() as u32 + 1;
+        // One sequence with local activities, as in Temporal's SDKs.
+        let machines = &state.commands.machines;
+        let seq = (machines.activities.len() + machines.local_activities.len()) as u32 + 1;
         let machine = ActivityMachine::new(
             seq,
             request.activity_type,

@@ -7,10 +7,16 @@
 //! code can cancel, which also applies shields and a pending cancellation).
 
 mod activity;
+mod local_activity;
 mod other_workflows;
 mod timer;
 
 pub use activity::{ActivityHandle, ActivityRequest};
+pub(crate) use local_activity::{requested_local_activities, resolve_waiting_local_activities};
+pub use local_activity::{
+    LocalActivityCall, LocalActivityHandle, LocalActivityOptions, LocalActivityOutcome,
+    LocalActivityRequest, DEFAULT_LOCAL_RETRY_THRESHOLD,
+};
 pub use other_workflows::{ChildHandle, ExternalHandle};
 pub use timer::TimerHandle;
 

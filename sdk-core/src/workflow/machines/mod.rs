@@ -19,6 +19,7 @@ pub mod child;
 pub mod completion;
 pub mod external;
 pub mod modify_properties;
+pub mod local_activity;
 pub mod patch;
 pub mod side_effect;
 pub mod timer;
@@ -182,5 +183,6 @@ machines! {
     SideEffect(side_effects: side_effect::SideEffectMachine),
     Upsert(upserts: upsert::UpsertMachine),
     ModifyProperties(modify_properties: modify_properties::ModifyPropertiesMachine),
+    LocalActivity(local_activities: local_activity::LocalActivityMachine),
     Completion(completions: completion::CompletionMachine),
 }

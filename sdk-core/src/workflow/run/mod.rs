@@ -20,9 +20,13 @@ pub use queries::{answer_query, QueryFailure, METADATA_QUERY, STACK_TRACE_QUERY}
 use super::definition::{WorkflowFactory, WorkflowFuture, WorkflowHandlers};
 use super::error::{TaskFailure, TaskFailureKind};
 use super::executor::{Executor, Progress, Stopped};
-use super::handle::RunHandle;
+use super::handle::{
+    requested_local_activities, resolve_waiting_local_activities, LocalActivityOutcome,
+    LocalActivityRequest, RunHandle,
+};
 use super::info::WorkflowInfo;
 use super::machines::completion::CompletionMachine;
+use super::machines::local_activity::recorded_in_task;
 use super::machines::side_effect::recorded_side_effect;
 use super::options::ActivityOptions;
 use super::state::{Rng, RunState};
@@ -32,6 +36,7 @@ use crate::proto::command::Command;
 use crate::proto::enums::EventType;
 use crate::proto::history::{history_event::Attributes, HistoryEvent};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -67,6 +72,11 @@ pub struct TaskCompletion {
     pub first_task: bool,
     /// Whether the workflow function has returned.
     pub finished: bool,
+    /// Local activities the worker must run before the task can be answered (see
+    /// [`WorkflowRun::set_local_outcomes`]).
+    pub local_activities: Vec<LocalActivityRequest>,
+    /// Ask the server for a new workflow task at once (a heartbeat while local activities run).
+    pub force_new_task: bool,
 }
 
 /// One workflow run being driven through its history.
@@ -179,6 +189,7 @@ impl WorkflowRun {
                             .collect();
                         versioning.side_effects_in_history =
                             commands.iter().filter_map(recorded_side_effect).collect();
+                        state.local_activities.recorded = recorded_in_task(commands);
                     }
                     self.activate(factory, event, true)?;
                     self.task_completed_before = true;
@@ -196,16 +207,20 @@ impl WorkflowRun {
                         self.state.borrow_mut().clock.flags.extend(USED_CORE_FLAGS);
                     }
                     {
-                        let versioning = &mut self.state.borrow_mut().versioning;
+                        let mut state = self.state.borrow_mut();
+                        state.local_activities.recorded.clear();
+                        let versioning = &mut state.versioning;
                         versioning.patches_in_history.clear();
                         versioning.side_effects_in_history.clear();
                     }
                     self.activate(factory, event, false)?;
-                    let commands = self.state.borrow().commands.unsent();
+                    let state = self.state.borrow();
                     return Ok(Some(TaskCompletion {
-                        commands,
+                        commands: state.commands.unsent(),
                         first_task: !self.task_completed_before,
                         finished: self.finished,
+                        local_activities: requested_local_activities(&state),
+                        force_new_task: false,
                     }));
                 }
                 // A failed or timed-out attempt: its events reach the code at the next one.
@@ -241,6 +256,7 @@ impl WorkflowRun {
                 state.clock.continue_as_new_suggested = a.suggest_continue_as_new;
                 state.clock.history_size_bytes = u64::try_from(a.history_size_bytes).unwrap_or(0);
             }
+            resolve_waiting_local_activities(&mut state);
             // Signals and resolutions applied since the last activation may satisfy a
             // `wait_until` that no one else would wake.
             state.change_waiters.wake_all();
@@ -271,6 +287,12 @@ impl WorkflowRun {
                 Err(TaskFailure::new(TaskFailureKind::Livelock { polls }))
             }
         }
+    }
+
+    /// Outcomes of local activities the worker ran for the task being answered, by seq: a run
+    /// processed after this resolves them and records their markers.
+    pub fn set_local_outcomes(&mut self, outcomes: HashMap<u32, LocalActivityOutcome>) {
+        self.state.borrow_mut().local_activities.executed = outcomes;
     }
 
     /// Whether the workflow function has returned.

@@ -67,7 +67,17 @@ impl Commands {
         &mut self,
         event: &HistoryEvent,
     ) -> Result<(), (String, Option<&'static Location<'static>>)> {
-        let Some(next) = self.outbox.pop_front() else {
+        // Local activity markers are matched by seq (see `machines::local_activity`).
+        let position = crate::workflow::machines::local_activity::outbox_position(
+            &self.outbox,
+            &self.machines,
+            event,
+        );
+        let Some(next) = position
+            .and_then(|p| self.outbox.remove(p))
+            .or_else(|| crate::workflow::machines::local_activity::same_seq(&self.machines, event))
+            .or_else(|| self.outbox.front().copied())
+        else {
             return Err(("no command".to_string(), None));
         };
         let machine = self.machines.get_mut(next);

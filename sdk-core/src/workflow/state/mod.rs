@@ -16,6 +16,7 @@ pub(crate) use parts::{Cancellation, Clock, Rng, Versioning, Wakers};
 use super::info::WorkflowInfo;
 use super::machines::activity::ActivityMachine;
 use super::machines::child::ChildMachine;
+use super::machines::local_activity::KnownOutcomes;
 use super::machines::timer::TimerMachine;
 use super::machines::Cancellable;
 use super::options::ActivityOptions;
@@ -36,6 +37,8 @@ pub(crate) struct RunState {
     pub change_waiters: Wakers,
     /// Set while a query handler runs: commands are refused then.
     pub in_query: Option<String>,
+    /// Local activity outcomes known before the code asks (markers, the worker's results).
+    pub local_activities: KnownOutcomes,
 }
 
 impl RunState {
@@ -55,6 +58,7 @@ impl RunState {
             rng,
             change_waiters: Wakers::default(),
             in_query: None,
+            local_activities: KnownOutcomes::default(),
         }
     }
 
