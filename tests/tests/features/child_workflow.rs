@@ -1,6 +1,7 @@
 //! features/child_workflow: starting children, their handles and results, signalling them,
 //! retrying them, and the ways executing one fails (its own error, a duplicate id,
-//! termination, a timeout). The cancellation types (`cancel_*`) are in `child_workflow/cancel.rs`.
+//! termination, a timeout). The four cancellation types (`cancel_*`) are in
+//! `child_workflow/cancel.rs`.
 
 use crate::common::{count, event_type, history, wait_for_event};
 use crate::{check_history, start_worker};
