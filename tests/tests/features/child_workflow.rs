@@ -1,6 +1,7 @@
 //! features/child_workflow: starting children, their handles and results, signalling them,
 //! retrying them, and the ways executing one fails (its own error, a duplicate id,
-//! termination, a timeout). The cancellation types (`cancel_*`) wait for that feature.
+//! termination, a timeout). The four cancellation types (`cancel_*`) are in
+//! `child_workflow/cancel.rs`.
 
 use crate::common::{count, event_type, history, wait_for_event};
 use crate::{check_history, start_worker};
@@ -11,6 +12,9 @@ use chronicle_core::proto::enums::EventType;
 use chronicle_core::proto::failure::failure::FailureInfo;
 use chronicle_tests::unique_id;
 use serde::{Deserialize, Serialize};
+
+#[path = "child_workflow/cancel.rs"]
+mod cancel;
 
 const CHILD_WORKFLOW_INPUT: &str = "Test";
 const UNBLOCK_MESSAGE: &str = "unblock";

@@ -14,6 +14,8 @@ use std::time::Instant;
 /// How an activity's cancellation test ended for the activity, as it signals the workflow.
 const CANCELLED: &str = "cancelled";
 const NOT_CANCELLED: &str = "not cancelled";
+/// The activity was cancelled, but the workflow did not go on while it still ran.
+const CANCELLED_AFTER_WAIT: &str = "cancelled, and the workflow waited for the activity's end";
 
 /// The workflow of the three cancellation scenarios: starts `heartbeat_until_cancelled` with
 /// the given cancellation type, cancels it, and checks what the activity then reports.
@@ -67,7 +69,8 @@ impl CancelWorkflow {
 }
 
 /// Heartbeats every 200 ms, for at most a minute, until cancelled; then signals the workflow
-/// whether it was. With `Abandon` no cancellation ever comes: once the workflow has moved on,
+/// whether it was (and, if it was, whether the workflow had gone on meanwhile, as `TryCancel`
+/// must). With `Abandon` no cancellation ever comes: once the workflow has moved on,
 /// it keeps heartbeating long enough for two heartbeats to be answered before it reports.
 #[activity]
 async fn heartbeat_until_cancelled(ctx: ActivityContext) -> Result<(), ActivityError> {
@@ -103,15 +106,39 @@ async fn heartbeat_until_cancelled(ctx: ActivityContext) -> Result<(), ActivityE
             }
         }
     }
+    // TryCancel resolves the activity in the workflow at once: the workflow has gone on
+    // while the activity, cancelled, still runs.
+    if result == CANCELLED && !workflow_moved_on(&ctx, &workflow).await {
+        result = CANCELLED_AFTER_WAIT;
+    }
     workflow
         .signal(CancelWorkflow::activity_result, result.to_string())
         .await
         .map_err(|e| ActivityError::non_retryable(e.to_string()))?;
-    if result == CANCELLED {
+    if result != NOT_CANCELLED {
         // Reported as cancelled (the workflow asked for it).
         return Err(ActivityError::retryable("cancelled as asked"));
     }
     Ok(())
+}
+
+/// Whether the workflow says it went past its await of the activity, asked until half of
+/// [`common::WAIT`] has passed (a timeout, not a panic: this runs in the activity). It keeps
+/// heartbeating meanwhile, so a workflow that waits sees this report, not a heartbeat timeout.
+async fn workflow_moved_on(
+    ctx: &ActivityContext,
+    workflow: &chronicle::WorkflowHandle<CancelWorkflow>,
+) -> bool {
+    let unblocked = chronicle_tests::wait_for("the workflow to go on", common::WAIT, || async {
+        ctx.heartbeat(&());
+        workflow
+            .query(CancelWorkflow::unblocked, ())
+            .await
+            .unwrap_or(false)
+    });
+    tokio::time::timeout(common::WAIT / 2, unblocked)
+        .await
+        .is_ok()
 }
 
 async fn run_cancel_workflow(
