@@ -377,6 +377,11 @@ impl<W> WorkflowContext<W> {
     /// Runs `work` shielded from the workflow's cancellation: cleanup after a cancellation
     /// request (a refund, a release of held stock) runs its activities and timers to the end.
     ///
+    /// The shield covers what `work` starts once it is polled. Activity and child calls start
+    /// then, but [`sleep`](Self::sleep) starts its timer when it is called (so that command
+    /// order follows the code), so a timer goes inside an `async` block:
+    /// `ctx.non_cancellable(async { ctx.sleep(d).await })`.
+    ///
     /// ```no_run
     /// # use chronicle::prelude::*;
     /// # #[activity] async fn ship(order: String) -> Result<(), ActivityError> { Ok(()) }
