@@ -260,3 +260,6 @@ mod tests {
         assert_eq!(err, "f expects 2 argument(s) but received 1");
     }
 }
+
+#[cfg(test)]
+mod encoding_tests;

@@ -11,6 +11,7 @@ use super::Payload;
 use prost::Message;
 use serde::de::{self, value::SeqDeserializer, DeserializeOwned, Deserializer, Visitor};
 use serde::forward_to_deserialize_any;
+use std::cell::Cell;
 
 /// Decodes `payload`, whose encoding is `encoding`, as `T`. `None` for an unknown encoding.
 pub(super) fn read<T: DeserializeOwned>(
@@ -20,23 +21,32 @@ pub(super) fn read<T: DeserializeOwned>(
     Some(match encoding {
         super::JSON_PLAIN | super::JSON_PROTOBUF => {
             let mut json = serde_json::Deserializer::from_slice(&payload.data);
+            let raw = Cell::new(false);
             T::deserialize(Top {
                 inner: &mut json,
                 payload,
+                raw: &raw,
             })
-            .and_then(|value| json.end().map(|()| value))
+            // Trailing data is an error, unless a `RawValue` took the payload unread.
+            .and_then(|value| match raw.get() {
+                true => Ok(value),
+                false => json.end().map(|()| value),
+            })
         }
         super::BINARY_NULL => T::deserialize(Top {
             inner: serde_json::Value::Null,
             payload,
+            raw: &Cell::new(false),
         }),
         super::BINARY_PLAIN => T::deserialize(Top {
             inner: BinaryPlain(&payload.data),
             payload,
+            raw: &Cell::new(false),
         }),
         super::BINARY_PROTOBUF => T::deserialize(Top {
             inner: ProtobufOnly,
             payload,
+            raw: &Cell::new(false),
         }),
         _ => return None,
     })
@@ -46,6 +56,8 @@ pub(super) fn read<T: DeserializeOwned>(
 struct Top<'p, D> {
     inner: D,
     payload: &'p Payload,
+    /// Set when a `RawValue` took the payload.
+    raw: &'p Cell<bool>,
 }
 
 macro_rules! forward {
@@ -65,6 +77,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Top<'_, D> {
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
         if name == RAW_VALUE {
+            self.raw.set(true);
             return visitor.visit_byte_buf(self.payload.encode_to_vec());
         }
         self.inner.deserialize_newtype_struct(name, visitor)
