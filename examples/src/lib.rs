@@ -5,6 +5,7 @@ pub mod hello;
 pub mod invoice;
 pub mod invoice_batch;
 pub mod onboarding;
+pub mod encryption;
 
 use chronicle::testing::{connect_or_start_dev_server, DevServer};
 use chronicle::{Client, Worker};
