@@ -80,7 +80,9 @@ impl AesGcmCodec {
         let plain = self
             .cipher
             .decrypt(Nonce::from_slice(nonce), ciphertext)
-            .map_err(|_| CodecError::new("AES-GCM decryption failed (wrong key or altered data)"))?;
+            .map_err(|_| {
+                CodecError::new("AES-GCM decryption failed (wrong key or altered data)")
+            })?;
         Payload::decode(plain.as_slice())
             .map_err(|e| CodecError::with_source("decrypted bytes are not a payload", e))
     }
@@ -123,7 +125,10 @@ mod tests {
         let back = codec.decode(encrypted.clone()).await.unwrap();
         assert_eq!(back, vec![plain.clone()]);
         // Not encrypted: left alone.
-        assert_eq!(codec.decode(vec![plain.clone()]).await.unwrap(), vec![plain]);
+        assert_eq!(
+            codec.decode(vec![plain.clone()]).await.unwrap(),
+            vec![plain]
+        );
         // Another key id: an error that names both.
         let other = AesGcmCodec::new("k2", &[7; 32]);
         let err = other.decode(encrypted).await.unwrap_err().to_string();

@@ -1,11 +1,11 @@
 //! Shared plumbing for the example binaries: logging, connecting (starting a local dev server
 //! when none is running), and the `worker` / `start` / both-in-one-process subcommands.
 
+pub mod encryption;
 pub mod hello;
 pub mod invoice;
 pub mod invoice_batch;
 pub mod onboarding;
-pub mod encryption;
 
 use chronicle::testing::{connect_or_start_dev_server, DevServer};
 use chronicle::{Client, Worker};

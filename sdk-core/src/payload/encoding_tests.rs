@@ -24,8 +24,14 @@ fn bytes_are_binary_plain_both_ways() {
         assert_eq!(p.data, data);
         assert_eq!(decode::<Vec<u8>>(&p, "x").unwrap(), data);
         assert_eq!(decode::<Bytes>(&p, "x").unwrap().0, data);
-        assert_eq!(decode::<Option<Vec<u8>>>(&p, "x").unwrap(), Some(data.clone()));
-        assert_eq!(decode::<[u8; 4]>(&p, "x").unwrap(), [0xDE, 0xAD, 0xBE, 0xEF]);
+        assert_eq!(
+            decode::<Option<Vec<u8>>>(&p, "x").unwrap(),
+            Some(data.clone())
+        );
+        assert_eq!(
+            decode::<[u8; 4]>(&p, "x").unwrap(),
+            [0xDE, 0xAD, 0xBE, 0xEF]
+        );
     }
 }
 
@@ -34,7 +40,10 @@ fn empty_and_non_byte_sequences_stay_json() {
     // An empty `Vec<u8>` cannot be told from any other empty list: JSON `[]`, which still
     // decodes as bytes.
     let empty = encode(&Vec::<u8>::new()).unwrap();
-    assert_eq!((encoding_of(&empty), empty.data.as_slice()), ("json/plain", &b"[]"[..]));
+    assert_eq!(
+        (encoding_of(&empty), empty.data.as_slice()),
+        ("json/plain", &b"[]"[..])
+    );
     assert!(decode::<Vec<u8>>(&empty, "x").unwrap().is_empty());
     assert!(decode::<Bytes>(&empty, "x").unwrap().is_empty());
     // ...but `Bytes` says it is bytes, so it is `binary/plain` even empty.
@@ -53,7 +62,10 @@ fn empty_and_non_byte_sequences_stay_json() {
     struct Blob {
         data: Bytes,
     }
-    let p = encode(&Blob { data: Bytes(vec![1, 2]) }).unwrap();
+    let p = encode(&Blob {
+        data: Bytes(vec![1, 2]),
+    })
+    .unwrap();
     assert_eq!(p.data, br#"{"data":[1,2]}"#);
     assert_eq!(decode::<Blob>(&p, "x").unwrap().data.0, vec![1, 2]);
 }
@@ -61,14 +73,24 @@ fn empty_and_non_byte_sequences_stay_json() {
 #[test]
 fn binary_plain_into_a_wrong_type_is_a_clear_error() {
     let p = encode(&Bytes(vec![1])).unwrap();
-    let err = decode::<u32>(&p, "argument 1 of f").unwrap_err().to_string();
-    assert!(err.contains("argument 1 of f") && err.contains("u32"), "{err}");
+    let err = decode::<u32>(&p, "argument 1 of f")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("argument 1 of f") && err.contains("u32"),
+        "{err}"
+    );
     let unknown = Payload {
         metadata: [(ENCODING.to_string(), b"binary/encrypted".to_vec())].into(),
         ..Default::default()
     };
-    let err = decode::<String>(&unknown, "the result").unwrap_err().to_string();
-    assert!(err.contains("binary/encrypted") && err.contains("codec"), "{err}");
+    let err = decode::<String>(&unknown, "the result")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("binary/encrypted") && err.contains("codec"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -84,15 +106,22 @@ fn prost_messages_in_both_protobuf_encodings() {
         b"temporal.api.common.v1.WorkflowExecution"
     );
     assert_eq!(binary.data, prost::Message::encode_to_vec(&run));
-    assert_eq!(decode::<Proto<WorkflowExecution>>(&binary, "x").unwrap().0, run);
+    assert_eq!(
+        decode::<Proto<WorkflowExecution>>(&binary, "x").unwrap().0,
+        run
+    );
     // The wrong message type, or a plain type for a protobuf payload, is an error.
-    let err = decode::<Proto<WorkflowType>>(&binary, "x").unwrap_err().to_string();
+    let err = decode::<Proto<WorkflowType>>(&binary, "x")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("WorkflowExecution"), "{err}");
     let err = decode::<String>(&binary, "x").unwrap_err().to_string();
     assert!(err.contains("Proto"), "{err}");
     // Proto on a JSON payload says which wrapper reads it.
     let json = encode(&"x").unwrap();
-    let err = decode::<Proto<WorkflowExecution>>(&json, "x").unwrap_err().to_string();
+    let err = decode::<Proto<WorkflowExecution>>(&json, "x")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("binary/protobuf"), "{err}");
 }
 
@@ -103,7 +132,13 @@ fn raw_values_pass_through() {
     assert_eq!(raw.0, original);
     assert_eq!(encode(&raw).unwrap(), original);
     let n = encode(&5).unwrap();
-    assert_eq!(decode::<RawValue>(&n, "x").unwrap().decode::<u8>("x").unwrap(), 5);
+    assert_eq!(
+        decode::<RawValue>(&n, "x")
+            .unwrap()
+            .decode::<u8>("x")
+            .unwrap(),
+        5
+    );
 }
 
 /// Marks each payload it encodes, and undoes only what it marked.
@@ -152,12 +187,14 @@ fn start_request() -> StartWorkflowExecutionRequest {
         continued_failure: Some(Failure {
             message: "boom".into(),
             stack_trace: "at f()".into(),
-            failure_info: Some(crate::proto::failure::failure::FailureInfo::ApplicationFailureInfo(
-                ApplicationFailureInfo {
-                    details: to_payloads(vec![encode(&"detail").unwrap()]),
-                    ..Default::default()
-                },
-            )),
+            failure_info: Some(
+                crate::proto::failure::failure::FailureInfo::ApplicationFailureInfo(
+                    ApplicationFailureInfo {
+                        details: to_payloads(vec![encode(&"detail").unwrap()]),
+                        ..Default::default()
+                    },
+                ),
+            ),
             ..Default::default()
         }),
         ..Default::default()
@@ -174,7 +211,10 @@ async fn a_codec_chain_reaches_every_payload_but_search_attributes() {
     converter.encode_message(&mut request).await.unwrap();
     let inputs = from_payloads(request.input.clone());
     assert_eq!(inputs.len(), 2);
-    for p in inputs.iter().chain(request.memo.as_ref().unwrap().fields.values()) {
+    for p in inputs
+        .iter()
+        .chain(request.memo.as_ref().unwrap().fields.values())
+    {
         // The last codec added is the outermost.
         assert_eq!(encoding_of(p), "outer");
     }
@@ -204,7 +244,10 @@ async fn failure_attributes_are_encoded_then_through_the_codecs() {
     let failure = request.continued_failure.clone().unwrap();
     assert_eq!(failure.message, ENCODED_FAILURE_MESSAGE);
     assert_eq!(failure.stack_trace, "");
-    assert_eq!(encoding_of(failure.encoded_attributes.as_ref().unwrap()), "outer");
+    assert_eq!(
+        encoding_of(failure.encoded_attributes.as_ref().unwrap()),
+        "outer"
+    );
     converter.decode_message(&mut request).await.unwrap();
     let failure = crate::Failure::from_proto(request.continued_failure.unwrap());
     assert_eq!(failure.message(), "boom");
@@ -224,6 +267,9 @@ async fn a_codec_that_changes_the_count_is_refused() {
         }
     }
     let converter = DataConverter::default().with_codec(Drop1);
-    let err = converter.encode_message(&mut start_request()).await.unwrap_err();
+    let err = converter
+        .encode_message(&mut start_request())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("keep the count"), "{err}");
 }
