@@ -443,3 +443,142 @@ async fn python_encoded_failures_are_read_back() {
     );
     worker.stop().await;
 }
+
+/// Fails its first attempt after a heartbeat, with details; the retry resumes from them.
+#[activity]
+async fn resumable(ctx: ActivityContext, step: String) -> Result<String, ActivityError> {
+    if let Some(Ok(checkpoint)) = ctx.last_heartbeat_details::<String>() {
+        return Ok(format!("{step} resumed from {checkpoint}"));
+    }
+    ctx.heartbeat("checkpoint-1");
+    Err(ActivityError::retryable("first try failed").with_details(&"why-detail"))
+}
+
+#[derive(Default)]
+struct EncryptedChild;
+
+#[workflow]
+impl EncryptedChild {
+    #[run]
+    async fn run(_ctx: WorkflowContext<Self>, text: String) -> WorkflowResult<String> {
+        Ok(text.to_uppercase())
+    }
+}
+
+#[derive(Default)]
+struct EncryptedEverything;
+
+#[workflow]
+impl EncryptedEverything {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, round: u32) -> WorkflowResult<String> {
+        if round == 0 {
+            return Err(ctx.continue_as_new(Self::run, 1));
+        }
+        let resumed = ctx
+            .activity(resumable, "upload".to_string())
+            .start_to_close(Duration::from_secs(10))
+            .retry_policy(RetryPolicy {
+                initial_interval: Some(Duration::from_millis(100)),
+                maximum_attempts: 2,
+                ..Default::default()
+            })
+            .await?;
+        let shout = ctx.child_workflow(EncryptedChild::run, resumed).await?;
+        Ok(shout)
+    }
+}
+
+#[tokio::test]
+async fn heartbeats_failures_children_and_continue_as_new_are_encrypted_too() {
+    let plain = client().await;
+    let client = plain.with_data_converter(
+        DataConverter::default()
+            .with_codec(AesGcmCodec::new("k", &[9; 32]))
+            .encode_failure_attributes(true),
+    );
+    let queue = unique_task_queue("encrypted-all");
+    let worker = RunningWorker::spawn(
+        Worker::new(&client, &queue)
+            .register_workflow::<EncryptedEverything>()
+            .register_workflow::<EncryptedChild>()
+            .register_activity(resumable),
+    );
+    let id = unique_id("encrypted-all");
+    let handle = client
+        .start(EncryptedEverything::run, 0, &id, &queue)
+        .await
+        .unwrap();
+    // The heartbeat details went out encrypted and came back decrypted for the retry.
+    assert_eq!(
+        handle.result().await.unwrap(),
+        "UPLOAD RESUMED FROM CHECKPOINT-1"
+    );
+
+    let first = plain
+        .untyped_handle(&id)
+        .for_run(handle.run_id().unwrap_or_default())
+        .fetch_history()
+        .await
+        .unwrap();
+    let second = plain.untyped_handle(&id).fetch_history().await.unwrap();
+    let mut kinds = Vec::new();
+    for event in first.events().iter().chain(second.events()) {
+        let payloads: Vec<Payload> = match &event.attributes {
+            Some(Attributes::WorkflowExecutionContinuedAsNewEventAttributes(a)) => {
+                kinds.push("continued-as-new");
+                a.input.iter().flat_map(|p| p.payloads.clone()).collect()
+            }
+            Some(Attributes::ActivityTaskStartedEventAttributes(a)) => {
+                // The retried attempt's start carries the first attempt's failure.
+                let Some(failure) = &a.last_failure else {
+                    continue;
+                };
+                kinds.push("last failure");
+                assert_eq!(failure.message, ENCODED_FAILURE_MESSAGE);
+                let details = match &failure.failure_info {
+                    Some(
+                        chronicle::proto::failure::failure::FailureInfo::ApplicationFailureInfo(i),
+                    ) => i
+                        .details
+                        .iter()
+                        .flat_map(|p| p.payloads.clone())
+                        .collect::<Vec<_>>(),
+                    _ => Vec::new(),
+                };
+                assert_eq!(details.len(), 1, "the failure's details");
+                details
+                    .into_iter()
+                    .chain(failure.encoded_attributes.clone())
+                    .collect()
+            }
+            Some(Attributes::StartChildWorkflowExecutionInitiatedEventAttributes(a)) => {
+                kinds.push("child input");
+                a.input.iter().flat_map(|p| p.payloads.clone()).collect()
+            }
+            Some(Attributes::ChildWorkflowExecutionCompletedEventAttributes(a)) => {
+                kinds.push("child result");
+                a.result.iter().flat_map(|p| p.payloads.clone()).collect()
+            }
+            _ => continue,
+        };
+        for p in payloads {
+            assert_eq!(
+                p.metadata["encoding"], ENCRYPTED,
+                "event {}",
+                event.event_id
+            );
+        }
+    }
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "child input",
+            "child result",
+            "continued-as-new",
+            "last failure"
+        ]
+    );
+    worker.stop().await;
+}
