@@ -387,6 +387,14 @@ async fn encoded_failures_are_read_by_python() {
             .unwrap();
     assert_eq!(attributes["message"], "out of stock");
     assert!(attributes.get("stack_trace").is_some());
+    // A Rust client reads it back too.
+    let err = client
+        .untyped_handle(&id)
+        .result::<()>()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("out of stock") && !err.contains(ENCODED_FAILURE_MESSAGE), "{err}");
     worker.stop().await;
 }
 
