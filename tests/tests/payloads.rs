@@ -394,7 +394,10 @@ async fn encoded_failures_are_read_by_python() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("out of stock") && !err.contains(ENCODED_FAILURE_MESSAGE), "{err}");
+    assert!(
+        err.contains("out of stock") && !err.contains(ENCODED_FAILURE_MESSAGE),
+        "{err}"
+    );
     worker.stop().await;
 }
 

@@ -5,6 +5,7 @@
 //! `cargo run --release -p examples --bin codec_bench` prints µs per task and per event.
 
 use chronicle::payload::{self, CodecError, DataConverter, Payload, PayloadCodec};
+use chronicle::proto::common::Payloads;
 use chronicle::proto::history::{history_event::Attributes, History, HistoryEvent};
 use chronicle::proto::history::{
     ActivityTaskCompletedEventAttributes, ActivityTaskScheduledEventAttributes,
@@ -25,9 +26,9 @@ impl PayloadCodec for Identity {
 }
 
 fn task(events: usize) -> anyhow::Result<PollWorkflowTaskQueueResponse> {
-    let payloads = payload::to_payloads(vec![payload::encode(
-        &"a 40-byte string for every payload ....",
-    )?]);
+    let payloads = Some(Payloads {
+        payloads: vec![payload::encode(&"a 40-byte string for every payload ....")?],
+    });
     let events = (0..events as i64)
         .map(|id| HistoryEvent {
             event_id: id + 1,
