@@ -593,3 +593,39 @@ async fn heartbeats_failures_children_and_continue_as_new_are_encrypted_too() {
     );
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn a_task_the_codec_cannot_decode_fails_visibly() {
+    let plain = client().await;
+    let starter = plain.with_data_converter(
+        DataConverter::default().with_codec(AesGcmCodec::new("starter-key", &[3; 32])),
+    );
+    let worker_client = plain.with_data_converter(
+        DataConverter::default().with_codec(AesGcmCodec::new("worker-key", &[4; 32])),
+    );
+    let queue = unique_task_queue("undecodable");
+    let worker = RunningWorker::spawn(
+        Worker::new(&worker_client, &queue).register_workflow::<BytesWorkflow>(),
+    );
+    let handle = starter
+        .start(
+            BytesWorkflow::run,
+            vec![1, 2],
+            unique_id("undecodable"),
+            &queue,
+        )
+        .await
+        .unwrap();
+    let failed = common::wait_for_event(
+        &handle,
+        chronicle::proto::enums::EventType::WorkflowTaskFailed,
+    )
+    .await;
+    let message = common::task_failure_message(&failed);
+    assert!(
+        message.contains("could not decode") && message.contains("starter-key"),
+        "{message}"
+    );
+    handle.terminate("test over").await.unwrap();
+    worker.stop().await;
+}
