@@ -1,6 +1,7 @@
 //! Shared plumbing for the example binaries: logging, connecting (starting a local dev server
 //! when none is running), and the `worker` / `start` / both-in-one-process subcommands.
 
+pub mod encryption;
 pub mod hello;
 pub mod invoice;
 pub mod invoice_batch;

@@ -176,8 +176,11 @@ impl Failure {
             .any(|f| f.kind() == FailureKind::Canceled)
     }
 
-    /// Wraps a protobuf failure.
-    pub fn from_proto(failure: pb::Failure) -> Self {
+    /// Wraps a protobuf failure, reading back the message and stack trace of any level that
+    /// another SDK encoded into `encoded_attributes` (see
+    /// [`DataConverter::encode_failure_attributes`](crate::payload::DataConverter::encode_failure_attributes)).
+    pub fn from_proto(mut failure: pb::Failure) -> Self {
+        payload::decode_failure_attributes(&mut failure);
         Failure(Box::new(failure))
     }
 

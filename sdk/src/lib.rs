@@ -65,12 +65,20 @@ pub mod history {
     pub use chronicle_core::history::{History, HistoryError, HistoryEvent};
 }
 
-/// How values travel: one JSON [`Payload`] per argument or result.
+/// How values travel: one [`Payload`] per argument or result, in the encoding the other SDKs
+/// use for it (`json/plain`, `binary/plain` for [`Bytes`](crate::payload::Bytes) and `Vec<u8>`,
+/// `binary/protobuf` and `json/protobuf` for [`Proto`](crate::payload::Proto) and
+/// [`ProtoJson`](crate::payload::ProtoJson), `binary/null`), then through the codecs of the
+/// client's [`DataConverter`](crate::payload::DataConverter).
 ///
 /// [`encode`](crate::payload::encode) and [`decode`](crate::payload::decode) are what the typed API uses; call them for the untyped forms
 /// (`start_by_name`, `child_workflow_by_name`, `signal_payloads`).
 pub mod payload {
-    pub use chronicle_core::payload::{decode, decode_single, encode, Payload, PayloadError};
+    pub use chronicle_core::payload::{
+        codec, decode, decode_single, encode, Bytes, CodecError, DataConverter, Payload,
+        PayloadCodec, PayloadError, Proto, ProtoJson, RawValue, ENCODED_FAILURE_MESSAGE, ENCODING,
+        MESSAGE_TYPE,
+    };
 }
 
 /// The raw Temporal API messages (`temporal.api.*`), for what the typed API does not wrap: the

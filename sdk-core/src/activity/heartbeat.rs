@@ -169,11 +169,13 @@ pub(crate) async fn send(
         namespace: connection.namespace().to_string(),
         ..Default::default()
     };
+    // `unary`, not `call`: it encodes the details with the connection's codecs.
     connection
-        .call("RecordActivityTaskHeartbeat", |mut svc| {
-            let request = request.clone();
-            async move { svc.record_activity_task_heartbeat(request).await }
-        })
+        .unary(
+            "RecordActivityTaskHeartbeat",
+            request,
+            |mut svc, request| async move { svc.record_activity_task_heartbeat(request).await },
+        )
         .await
 }
 

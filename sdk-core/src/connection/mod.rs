@@ -3,6 +3,7 @@
 //! One [`Connection`] is shared by a client and any number of workers: tonic channels multiplex
 //! over one HTTP/2 connection and are cheap to clone.
 
+use crate::payload::DataConverter;
 use crate::proto::WorkflowServiceClient;
 use std::future::Future;
 use std::sync::Arc;
@@ -55,11 +56,19 @@ pub enum ConnectionError {
     Config(#[from] ConfigError),
 }
 
+/// A Temporal API request or response: what the connection's methods take and return, since
+/// they walk each one for its payloads (see [`crate::payload::codec`]). Every generated message
+/// is one.
+pub trait ApiMessage: prost::Message + prost::Name + Default {}
+
+impl<M: prost::Message + prost::Name + Default> ApiMessage for M {}
+
 /// A connection to one namespace of a Temporal frontend.
 #[derive(Clone)]
 pub struct Connection {
     service: WorkflowService,
     options: Arc<ConnectionOptions>,
+    data: DataConverter,
 }
 
 impl std::fmt::Debug for Connection {
@@ -67,6 +76,7 @@ impl std::fmt::Debug for Connection {
         f.debug_struct("Connection")
             .field("address", &self.options.address)
             .field("namespace", &self.options.namespace)
+            .field("data_converter", &self.data)
             .finish()
     }
 }
@@ -98,6 +108,7 @@ impl Connection {
         Ok(Self {
             service,
             options: Arc::new(options),
+            data: DataConverter::default(),
         })
     }
 
@@ -128,7 +139,32 @@ impl Connection {
         Connection {
             service: self.service.clone(),
             options: Arc::new(options),
+            data: self.data.clone(),
         }
+    }
+
+    /// A connection like this one whose calls pass every payload through `converter`: encoded
+    /// in each request, decoded in each response (see [`crate::payload::codec`]).
+    pub fn with_data_converter(&self, converter: DataConverter) -> Connection {
+        Connection {
+            service: self.service.clone(),
+            options: self.options.clone(),
+            data: converter,
+        }
+    }
+
+    /// What this connection does to payloads on the wire.
+    pub fn data_converter(&self) -> &DataConverter {
+        &self.data
+    }
+
+    /// Decodes the payloads of a response that did not come through [`unary`](Self::unary)
+    /// (long polls use the raw client).
+    pub async fn decode_response<M: ApiMessage>(&self, message: &mut M) -> Result<(), Status> {
+        self.data
+            .decode_message(message)
+            .await
+            .map_err(codec_status)
     }
 
     /// Runs one RPC with the ordinary retry budget, giving each attempt the connection's
@@ -151,7 +187,8 @@ impl Connection {
         f: F,
     ) -> Result<T, Status>
     where
-        Req: Clone,
+        Req: ApiMessage + Clone,
+        T: ApiMessage,
         F: FnMut(WorkflowService, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
     {
@@ -181,26 +218,36 @@ impl Connection {
         &self,
         rpc: &'static str,
         call: CallOptions,
-        request: Req,
+        mut request: Req,
         mut f: F,
     ) -> Result<T, Status>
     where
-        Req: Clone,
+        Req: ApiMessage + Clone,
+        T: ApiMessage,
         F: FnMut(WorkflowService, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
     {
+        // Once, before the first attempt: retries resend the same encoded bytes.
+        self.data
+            .encode_message(&mut request)
+            .await
+            .map_err(codec_status)?;
         let timeout = call.timeout.unwrap_or(self.options.rpc_timeout);
-        self.retrying(rpc, call, || {
-            let mut attempt = tonic::Request::new(request.clone());
-            attempt.set_timeout(timeout);
-            f(self.service.clone(), attempt)
-        })
-        .await
+        let mut response = self
+            .retrying(rpc, call, || {
+                let mut attempt = tonic::Request::new(request.clone());
+                attempt.set_timeout(timeout);
+                f(self.service.clone(), attempt)
+            })
+            .await?;
+        self.decode_response(&mut response).await?;
+        Ok(response)
     }
 
     /// Runs one RPC built by `f`, with the ordinary retry budget. Each attempt is bounded by
     /// the connection's `rpc_timeout` on this side; prefer [`unary`](Self::unary), which also
-    /// tells the server.
+    /// tells the server, and is the only one of the two that encodes the request's payloads
+    /// (`call` decodes the response's): use `call` for requests without payloads.
     ///
     /// ```no_run
     /// # async fn f(conn: chronicle_core::Connection) -> Result<(), tonic::Status> {
@@ -214,23 +261,27 @@ impl Connection {
     /// ```
     pub async fn call<T, F, Fut>(&self, rpc: &'static str, mut f: F) -> Result<T, Status>
     where
+        T: ApiMessage,
         F: FnMut(WorkflowService) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
     {
         let timeout = self.options.rpc_timeout;
-        self.retrying(rpc, CallOptions::default(), || {
-            let attempt = f(self.service.clone());
-            async move {
-                tokio::time::timeout(timeout, attempt)
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(Status::deadline_exceeded(format!(
-                            "no answer within {timeout:?}"
-                        )))
-                    })
-            }
-        })
-        .await
+        let mut response = self
+            .retrying(rpc, CallOptions::default(), || {
+                let attempt = f(self.service.clone());
+                async move {
+                    tokio::time::timeout(timeout, attempt)
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(Status::deadline_exceeded(format!(
+                                "no answer within {timeout:?}"
+                            )))
+                        })
+                }
+            })
+            .await?;
+        self.decode_response(&mut response).await?;
+        Ok(response)
     }
 
     /// Makes attempts until one succeeds or `call` says to give up.
@@ -272,6 +323,12 @@ impl Connection {
             tokio::time::sleep(delay).await;
         }
     }
+}
+
+/// A codec's failure, as the status of the call it stopped. `Internal` with no transport words
+/// in it, so it is never retried: the same bytes would fail again.
+fn codec_status(error: crate::payload::CodecError) -> Status {
+    Status::internal(error.to_string())
 }
 
 /// How long a long poll may wait on the server, which answers empty after about a minute.

@@ -5,26 +5,103 @@ use crate::connection::WorkflowService;
 use crate::connection::LONG_POLL_TIMEOUT;
 use crate::proto::enums::TaskQueueKind;
 use crate::proto::taskqueue::TaskQueue;
-use crate::proto::workflowservice::{PollActivityTaskQueueResponse, PollWorkflowTaskQueueResponse};
+use crate::proto::workflowservice::{
+    PollActivityTaskQueueResponse, PollWorkflowTaskQueueResponse, RespondActivityTaskFailedRequest,
+    RespondWorkflowTaskFailedRequest,
+};
+use futures::future::BoxFuture;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 /// A poll response, which is empty (no task token) when the long poll expired.
-pub(super) trait PolledTask: Send + 'static {
+pub(super) trait PolledTask:
+    prost::Message + prost::Name + Default + Send + 'static
+{
     /// The token that names the task; empty when there is no task.
     fn task_token(&self) -> &[u8];
+
+    /// Fails a task whose payloads the worker's codecs could not decode, so that the failure
+    /// shows in the workflow's history (and the server retries the task) instead of a silent
+    /// timeout.
+    fn fail_undecodable(
+        shared: Arc<Shared>,
+        task: Self,
+        error: tonic::Status,
+    ) -> BoxFuture<'static, ()>;
+}
+
+fn undecodable_failure(error: &tonic::Status) -> crate::Failure {
+    crate::Failure::application(
+        format!(
+            "the worker could not decode the task's payloads: {}",
+            error.message()
+        ),
+        "PayloadCodecError",
+    )
 }
 
 impl PolledTask for PollWorkflowTaskQueueResponse {
     fn task_token(&self) -> &[u8] {
         &self.task_token
     }
+
+    fn fail_undecodable(
+        shared: Arc<Shared>,
+        task: Self,
+        error: tonic::Status,
+    ) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let request = RespondWorkflowTaskFailedRequest {
+                task_token: task.task_token,
+                cause: crate::proto::enums::WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure
+                    as i32,
+                failure: Some(undecodable_failure(&error).into_proto()),
+                identity: shared.connection.identity().to_string(),
+                namespace: shared.connection.namespace().to_string(),
+                ..Default::default()
+            };
+            let sent = shared
+                .connection
+                .unary(
+                    "RespondWorkflowTaskFailed",
+                    request,
+                    |mut svc, r| async move { svc.respond_workflow_task_failed(r).await },
+                )
+                .await;
+            tracing::error!(%error, reported = sent.is_ok(), "could not decode a workflow task's payloads");
+        })
+    }
 }
 
 impl PolledTask for PollActivityTaskQueueResponse {
     fn task_token(&self) -> &[u8] {
         &self.task_token
+    }
+
+    fn fail_undecodable(
+        shared: Arc<Shared>,
+        task: Self,
+        error: tonic::Status,
+    ) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let request = RespondActivityTaskFailedRequest {
+                task_token: task.task_token,
+                failure: Some(undecodable_failure(&error).into_proto()),
+                identity: shared.connection.identity().to_string(),
+                namespace: shared.connection.namespace().to_string(),
+                ..Default::default()
+            };
+            let sent = shared
+                .connection
+                .unary(
+                    "RespondActivityTaskFailed",
+                    request,
+                    |mut svc, r| async move { svc.respond_activity_task_failed(r).await },
+                )
+                .await;
+            tracing::error!(%error, reported = sent.is_ok(), "could not decode an activity task's payloads");
+        })
     }
 }
 
@@ -79,7 +156,7 @@ pub(super) async fn poll_loop<Req, T, P, PF, H, HF>(
     T: PolledTask,
     P: Fn(WorkflowService, tonic::Request<Req>) -> PF,
     PF: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
-    H: Fn(Arc<Shared>, T, OwnedSemaphorePermit) -> HF,
+    H: Fn(Arc<Shared>, T, OwnedSemaphorePermit) -> HF + Clone + Send + 'static,
     HF: Future<Output = ()> + Send + 'static,
 {
     let retry = &shared.connection.options().retry;
@@ -107,9 +184,17 @@ pub(super) async fn poll_loop<Req, T, P, PF, H, HF>(
         };
         match polled {
             Ok(None) => failures = 0,
-            Ok(Some(task)) => {
+            Ok(Some(mut task)) => {
                 failures = 0;
-                tokio::spawn(handle(shared.clone(), task, permit));
+                let (shared, handle) = (shared.clone(), handle.clone());
+                // Decoded in the task's own future: a slow codec (a key service) must not hold
+                // up the next poll.
+                tokio::spawn(async move {
+                    match shared.connection.decode_response(&mut task).await {
+                        Ok(()) => handle(shared, task, permit).await,
+                        Err(error) => T::fail_undecodable(shared, task, error).await,
+                    }
+                });
             }
             // The server ends outstanding polls when the worker shuts down.
             Err(_) if control.shutdown.is_requested() => return,

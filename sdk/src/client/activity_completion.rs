@@ -347,7 +347,8 @@ impl AsyncActivityHandle {
         f: F,
     ) -> Result<T, ClientError>
     where
-        Req: Clone,
+        Req: chronicle_core::connection::ApiMessage + Clone,
+        T: chronicle_core::connection::ApiMessage,
         F: FnMut(chronicle_core::connection::WorkflowService, tonic::Request<Req>) -> Fut,
         Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     {

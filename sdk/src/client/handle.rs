@@ -120,7 +120,8 @@ impl<W> WorkflowHandle<W> {
         f: F,
     ) -> Result<T, ClientError>
     where
-        Req: Clone,
+        Req: chronicle_core::connection::ApiMessage + Clone,
+        T: chronicle_core::connection::ApiMessage,
         F: FnMut(WorkflowService, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     {

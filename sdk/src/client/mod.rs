@@ -83,6 +83,25 @@ impl Client {
         }
     }
 
+    /// The same client, whose calls pass every payload through `converter` (codecs such as
+    /// encryption, and the failure option); handles it makes, and workers made from it,
+    /// inherit it. Search attributes and headers are left as they are.
+    ///
+    /// ```no_run
+    /// # async fn f(client: chronicle::Client, encryption: impl chronicle::payload::PayloadCodec) {
+    /// use chronicle::payload::DataConverter;
+    /// let client = client.with_data_converter(
+    ///     DataConverter::default().with_codec(encryption).encode_failure_attributes(true),
+    /// );
+    /// // `Worker::new(&client, "queue")` now encodes and decodes the same way.
+    /// # }
+    /// ```
+    pub fn with_data_converter(&self, converter: chronicle_core::payload::DataConverter) -> Client {
+        Client {
+            conn: self.conn.with_data_converter(converter),
+        }
+    }
+
     /// The connection, for calls this client does not wrap (`connection().raw()`).
     pub fn connection(&self) -> &Connection {
         &self.conn

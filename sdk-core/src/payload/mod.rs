@@ -1,17 +1,46 @@
-//! Payload conversion with Temporal's standard encodings.
+//! Payload conversion with Temporal's standard encodings, and the codecs applied on the wire.
 //!
-//! Every value crosses the wire as a `Payload`: `json/plain` for anything serde can serialize,
-//! `binary/null` for `()` and `None` (what the other SDKs write for "nothing"). Keeping to these
-//! encodings is what lets a Python client read a Rust workflow's result and the reverse.
+//! Every value crosses the wire as a `Payload`. [`encode`] picks the encoding the other SDKs
+//! would pick for the same value:
+//!
+//! * `binary/null` for `()` and `None` (what the other SDKs write for "nothing");
+//! * `binary/plain` for byte strings: [`Bytes`], and `Vec<u8>` when not empty;
+//! * `binary/protobuf` and `json/protobuf` for prost messages wrapped in [`Proto`] and
+//!   [`ProtoJson`];
+//! * `json/plain` for anything else serde can serialize.
+//!
+//! [`decode`] reads all of them (and a [`RawValue`] takes any payload as it is). Keeping to
+//! these encodings is what lets a Python client read a Rust workflow's result and the reverse.
+//!
+//! Once encoded, payloads pass through the [`DataConverter`]'s codecs (encryption, compression)
+//! on their way to the server and back: see [`codec`].
 
 use serde::{de::DeserializeOwned, Serialize};
 use std::collections::HashMap;
 
 pub use crate::proto::common::{Payload, Payloads};
 
-const ENCODING: &str = "encoding";
+pub mod codec;
+mod failure_attributes;
+mod probe;
+mod proto;
+mod reader;
+mod values;
+mod visit;
+
+pub use codec::{CodecError, DataConverter, PayloadCodec};
+pub use failure_attributes::{restore as decode_failure_attributes, ENCODED_FAILURE_MESSAGE};
+pub use proto::{Proto, ProtoJson};
+pub use values::{Bytes, RawValue};
+
+/// The metadata key naming a payload's encoding.
+pub const ENCODING: &str = "encoding";
+/// The metadata key naming a protobuf payload's message type.
+pub const MESSAGE_TYPE: &str = "messageType";
 const JSON_PLAIN: &[u8] = b"json/plain";
 const BINARY_NULL: &[u8] = b"binary/null";
+const BINARY_PLAIN: &[u8] = b"binary/plain";
+const BINARY_PROTOBUF: &[u8] = b"binary/protobuf";
 /// Proto3 JSON of a protobuf message, as the other SDKs send protobuf values: JSON all the same.
 const JSON_PROTOBUF: &[u8] = b"json/protobuf";
 
@@ -33,7 +62,7 @@ pub enum PayloadError {
         source: serde_json::Error,
     },
     /// The payload uses an encoding Chronicle cannot read.
-    #[error("{what} has unsupported encoding {encoding:?} (supported: json/plain, json/protobuf, binary/null)")]
+    #[error("{what} has unsupported encoding {encoding:?} (supported: json/plain, json/protobuf, binary/plain, binary/protobuf, binary/null; a payload codec may be missing)")]
     UnsupportedEncoding {
         /// Which payload.
         what: String,
@@ -52,8 +81,13 @@ pub enum PayloadError {
     },
 }
 
-/// Encodes one value: `binary/null` for JSON null, `json/plain` otherwise.
+/// Encodes one value with the encoding the other SDKs would use for it (see the module docs).
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Payload, PayloadError> {
+    if let Some(payload) = probe::special_payload(value) {
+        return Ok(payload);
+    }
+    // Through `Value`, whose maps are sorted: object keys come out sorted, as the Python SDK
+    // writes them, so both SDKs give the same bytes for the same value.
     let json = serde_json::to_value(value).map_err(PayloadError::Encode)?;
     if json.is_null() {
         return Ok(null_payload());
@@ -79,6 +113,15 @@ pub fn encode_proto_json(json: &serde_json::Value, message_type: &str) -> Payloa
     }
 }
 
+/// A `binary/plain` payload of `data`.
+fn binary_plain(data: Vec<u8>) -> Payload {
+    Payload {
+        metadata: HashMap::from([(ENCODING.to_string(), BINARY_PLAIN.to_vec())]),
+        data,
+        ..Default::default()
+    }
+}
+
 /// The payload other SDKs write for "no value".
 pub fn null_payload() -> Payload {
     Payload {
@@ -94,15 +137,11 @@ pub fn decode<T: DeserializeOwned>(payload: &Payload, what: &str) -> Result<T, P
         .get(ENCODING)
         .map(Vec::as_slice)
         .unwrap_or(JSON_PLAIN);
-    let result = match encoding {
-        JSON_PLAIN | JSON_PROTOBUF => serde_json::from_slice(&payload.data),
-        BINARY_NULL => serde_json::from_value(serde_json::Value::Null),
-        other => {
-            return Err(PayloadError::UnsupportedEncoding {
-                what: what.to_string(),
-                encoding: String::from_utf8_lossy(other).into_owned(),
-            })
-        }
+    let Some(result) = reader::read(payload, encoding) else {
+        return Err(PayloadError::UnsupportedEncoding {
+            what: what.to_string(),
+            encoding: String::from_utf8_lossy(encoding).into_owned(),
+        });
     };
     result.map_err(|source| PayloadError::Decode {
         what: what.to_string(),
@@ -221,3 +260,6 @@ mod tests {
         assert_eq!(err, "f expects 2 argument(s) but received 1");
     }
 }
+
+#[cfg(test)]
+mod encoding_tests;
