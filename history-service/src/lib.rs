@@ -41,6 +41,7 @@ pub use store::{MemoryStore, Store};
 use grpc::testservice::test_service_server::TestServiceServer;
 use grpc::workflowservice::workflow_service_server::WorkflowServiceServer;
 use std::net::{Ipv4Addr, SocketAddr};
+use tonic::codec::CompressionEncoding;
 use std::sync::Arc;
 
 /// gRPC messages up to this size are accepted (the real server's default limit).
@@ -137,8 +138,10 @@ impl HistoryServiceBuilder {
         let pump = tokio::spawn(engine.clone().run_pump());
         let workflow = WorkflowServiceServer::new(grpc::WorkflowServiceImpl::new(engine.clone()))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let test = TestServiceServer::new(grpc::TestServiceImpl::new(engine.clone()));
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+            .accept_compressed(CompressionEncoding::Gzip);
+        let test = TestServiceServer::new(grpc::TestServiceImpl::new(engine.clone()))
+            .accept_compressed(CompressionEncoding::Gzip);
         let mut stop = engine.shutdown_receiver();
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
         let server = tokio::spawn(async move {
