@@ -20,6 +20,30 @@ pub enum TestEnvironmentError {
     Connect(#[from] ClientError),
 }
 
+/// Holds time still while it lives (see [`TestEnvironment::hold_time`]).
+#[derive(Debug)]
+pub struct TimeLock {
+    engine: std::sync::Arc<chronicle_history_service::Engine>,
+}
+
+impl TimeLock {
+    /// Releases the lock while `duration` of environment time passes, and takes it back at
+    /// exactly that moment, so nothing scheduled later runs before the caller acts.
+    pub async fn sleep(&self, duration: Duration) {
+        let deadline = self.engine.now_ms() + duration.as_millis() as i64;
+        // This lock is held, so the unlock inside is balanced.
+        let _ = self.engine.sleep_until(deadline, true).await;
+    }
+}
+
+impl Drop for TimeLock {
+    fn drop(&mut self) {
+        // Balanced by construction: the lock was taken in `hold_time` and re-taken by each
+        // `sleep`.
+        let _ = self.engine.unlock_time_skipping();
+    }
+}
+
 /// An embedded history service with a client connected to it.
 ///
 /// ```no_run
@@ -114,6 +138,15 @@ impl TestEnvironment {
         } else {
             tokio::time::sleep(duration).await;
         }
+    }
+
+    /// Holds time still (it runs at wall-clock pace) until the returned lock is dropped;
+    /// [`TimeLock::sleep`] lets a precise amount of time pass meanwhile. Without time
+    /// skipping the lock changes nothing.
+    pub fn hold_time(&self) -> TimeLock {
+        let engine = self.service.engine().clone();
+        engine.lock_time_skipping();
+        TimeLock { engine }
     }
 
     /// Stops the service.

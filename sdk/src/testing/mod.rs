@@ -28,7 +28,7 @@ mod options;
 
 pub use dev_server::DevServer;
 #[cfg(feature = "testing")]
-pub use environment::{TestEnvironment, TestEnvironmentError};
+pub use environment::{TestEnvironment, TestEnvironmentError, TimeLock};
 pub use options::{DevServerError, DevServerOptions};
 
 use chronicle_core::connection::{ADDRESS_ENV, DEFAULT_ADDRESS};
