@@ -78,9 +78,7 @@ fn tokenize(query: &str) -> Result<Vec<Token>> {
             tokens.push(Token::Symbol(symbol));
         } else {
             let start = i;
-            while i < chars.len()
-                && !chars[i].is_whitespace()
-                && !"()=,!<>'\"`".contains(chars[i])
+            while i < chars.len() && !chars[i].is_whitespace() && !"()=,!<>'\"`".contains(chars[i])
             {
                 i += 1;
             }
@@ -210,7 +208,10 @@ impl Filter {
         };
         let filter = parser.or()?;
         if parser.at < parser.tokens.len() {
-            return Err(invalid(format!("unexpected {:?}", parser.tokens[parser.at])));
+            return Err(invalid(format!(
+                "unexpected {:?}",
+                parser.tokens[parser.at]
+            )));
         }
         Ok(filter)
     }
@@ -251,7 +252,11 @@ fn field_value(state: &MutableState, field: &str) -> Option<Value> {
         "StartTime" | "ExecutionTime" => Value::Time(state.start_time_ms),
         "CloseTime" => Value::Time(state.close_time_ms?),
         custom => {
-            let payload = state.search_attributes.as_ref()?.indexed_fields.get(custom)?;
+            let payload = state
+                .search_attributes
+                .as_ref()?
+                .indexed_fields
+                .get(custom)?;
             let text = String::from_utf8_lossy(&payload.data).trim().to_string();
             match text.parse::<i64>() {
                 Ok(number) => Value::Number(number),
@@ -307,12 +312,20 @@ fn parse_rfc3339(text: &str) -> Option<i64> {
     let number = |s: &str| s.parse::<i64>().ok();
     let (date, rest) = text.split_once(['T', ' '])?;
     let mut parts = date.split('-');
-    let (year, month, day) = (number(parts.next()?)?, number(parts.next()?)?, number(parts.next()?)?);
+    let (year, month, day) = (
+        number(parts.next()?)?,
+        number(parts.next()?)?,
+        number(parts.next()?)?,
+    );
     let zone_at = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
     let (clock, zone) = rest.split_at(zone_at);
     let (clock, fraction) = clock.split_once('.').unwrap_or((clock, ""));
     let mut hms = clock.split(':');
-    let (h, m, s) = (number(hms.next()?)?, number(hms.next()?)?, number(hms.next().unwrap_or("0"))?);
+    let (h, m, s) = (
+        number(hms.next()?)?,
+        number(hms.next()?)?,
+        number(hms.next().unwrap_or("0"))?,
+    );
     let millis = if fraction.is_empty() {
         0
     } else {
@@ -323,7 +336,11 @@ fn parse_rfc3339(text: &str) -> Option<i64> {
         Some(sign) => {
             let (oh, om) = zone[1..].split_once(':').unwrap_or((&zone[1..], "0"));
             let minutes = number(oh)? * 60 + number(om)?;
-            if sign == '-' { -minutes } else { minutes }
+            if sign == '-' {
+                -minutes
+            } else {
+                minutes
+            }
         }
     };
     // Days from the civil date (proleptic Gregorian), then seconds.
@@ -361,7 +378,10 @@ mod tests {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339("1970-01-02T00:00:01.5Z"), Some(86_401_500));
         assert_eq!(parse_rfc3339("1970-01-01T01:00:00+01:00"), Some(0));
-        assert_eq!(parse_rfc3339("2024-03-01T00:00:00Z"), Some(1_709_251_200_000));
+        assert_eq!(
+            parse_rfc3339("2024-03-01T00:00:00Z"),
+            Some(1_709_251_200_000)
+        );
         assert_eq!(parse_rfc3339("yesterday"), None);
     }
 }

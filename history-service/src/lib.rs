@@ -41,8 +41,8 @@ pub use store::{MemoryStore, Store};
 use grpc::testservice::test_service_server::TestServiceServer;
 use grpc::workflowservice::workflow_service_server::WorkflowServiceServer;
 use std::net::{Ipv4Addr, SocketAddr};
-use tonic::codec::CompressionEncoding;
 use std::sync::Arc;
+use tonic::codec::CompressionEncoding;
 
 /// gRPC messages up to this size are accepted (the real server's default limit).
 const MAX_MESSAGE_BYTES: usize = 128 * 1024 * 1024;
@@ -146,9 +146,13 @@ impl HistoryServiceBuilder {
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
         let server = tokio::spawn(async move {
             let result = tonic::transport::Server::builder()
-                .serve_with_incoming_shutdown(grpc::Router::new(workflow, test), incoming, async move {
-                    let _ = stop.wait_for(|stop| *stop).await;
-                })
+                .serve_with_incoming_shutdown(
+                    grpc::Router::new(workflow, test),
+                    incoming,
+                    async move {
+                        let _ = stop.wait_for(|stop| *stop).await;
+                    },
+                )
                 .await;
             if let Err(error) = result {
                 tracing::warn!(%error, "the history service's gRPC server stopped");

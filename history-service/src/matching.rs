@@ -44,7 +44,10 @@ pub struct Matching {
 impl Matching {
     /// Adds a task and wakes the queue's pollers.
     pub fn push(&mut self, queue: QueueKey, task: TaskRef) {
-        self.queues.entry(queue.clone()).or_default().push_back(task);
+        self.queues
+            .entry(queue.clone())
+            .or_default()
+            .push_back(task);
         self.waker(&queue).notify_waiters();
     }
 

@@ -1,12 +1,12 @@
 //! Short paths to the Temporal API messages, and time conversions.
 
+pub use prost_wkt_types::{Duration, Timestamp};
 pub use temporalio_protos::temporal::api::{
     command::v1 as command, common::v1 as common, enums::v1 as enums,
     errordetails::v1 as errordetails, failure::v1 as failure, history::v1 as history,
     namespace::v1 as namespace, query::v1 as query, taskqueue::v1 as taskqueue,
     testservice::v1 as testservice, workflow::v1 as workflow, workflowservice::v1 as wfs,
 };
-pub use prost_wkt_types::{Duration, Timestamp};
 
 /// Milliseconds since the Unix epoch as a protobuf timestamp.
 pub fn timestamp(ms: i64) -> Timestamp {

@@ -102,8 +102,15 @@ mod tests {
             run_id: "r".into(),
         };
         for token in [
-            TaskToken::Workflow { run: run.clone(), stamp: 7 },
-            TaskToken::Activity { run, scheduled_event_id: 5, attempt: 2 },
+            TaskToken::Workflow {
+                run: run.clone(),
+                stamp: 7,
+            },
+            TaskToken::Activity {
+                run,
+                scheduled_event_id: 5,
+                attempt: 2,
+            },
             TaskToken::Query { query_id: 3 },
         ] {
             assert_eq!(TaskToken::decode(&token.encode()).unwrap(), token);

@@ -36,9 +36,15 @@ async fn start_task_and_complete_write_the_servers_events() {
     assert_eq!(task.attempt, 1);
     assert_eq!(
         types(&task.history.unwrap().events),
-        [E::WorkflowExecutionStarted, E::WorkflowTaskScheduled, E::WorkflowTaskStarted]
+        [
+            E::WorkflowExecutionStarted,
+            E::WorkflowTaskScheduled,
+            E::WorkflowTaskStarted
+        ]
     );
-    h.complete(task.task_token.clone(), vec![complete_workflow()]).await.unwrap();
+    h.complete(task.task_token.clone(), vec![complete_workflow()])
+        .await
+        .unwrap();
     assert_eq!(
         h.types("wf").await,
         [
@@ -63,11 +69,17 @@ async fn activity_started_is_written_only_when_it_closes_and_retries_write_nothi
         initial_interval: Some(duration(1)),
         ..Default::default()
     };
-    h.complete(task.task_token, vec![schedule_activity(Some(retry))]).await.unwrap();
+    h.complete(task.task_token, vec![schedule_activity(Some(retry))])
+        .await
+        .unwrap();
     let first = h.poll_activity().await;
     assert_eq!(first.attempt, 1);
     let before = h.types("wf").await;
-    assert_eq!(before.last(), Some(&E::ActivityTaskScheduled), "the poll wrote nothing");
+    assert_eq!(
+        before.last(),
+        Some(&E::ActivityTaskScheduled),
+        "the poll wrote nothing"
+    );
     h.client
         .respond_activity_task_failed(RespondActivityTaskFailedRequest {
             namespace: "default".into(),
@@ -80,7 +92,11 @@ async fn activity_started_is_written_only_when_it_closes_and_retries_write_nothi
         })
         .await
         .unwrap();
-    assert_eq!(h.types("wf").await, before, "a retried failure writes nothing");
+    assert_eq!(
+        h.types("wf").await,
+        before,
+        "a retried failure writes nothing"
+    );
     let second = h.poll_activity().await;
     assert_eq!(second.attempt, 2);
     // The first attempt's token is stale now.
@@ -117,7 +133,10 @@ async fn activity_started_is_written_only_when_it_closes_and_retries_write_nothi
             Some(Attributes::ActivityTaskCompletedEventAttributes(completed)),
         ) => {
             assert_eq!(started.attempt, 2);
-            assert_eq!(started.last_failure.as_ref().map(|f| f.message.as_str()), Some("boom"));
+            assert_eq!(
+                started.last_failure.as_ref().map(|f| f.message.as_str()),
+                Some("boom")
+            );
             assert_eq!(completed.started_event_id, events[5].event_id);
             assert_eq!(completed.scheduled_event_id, events[4].event_id);
         }
@@ -142,25 +161,44 @@ async fn a_signal_during_a_started_task_is_buffered_and_a_close_command_is_unhan
         })
         .await
         .unwrap();
-    assert_eq!(h.types("wf").await.len(), 3, "the signal waits in the buffer");
+    assert_eq!(
+        h.types("wf").await.len(),
+        3,
+        "the signal waits in the buffer"
+    );
     let rejected = h.complete(task.task_token, vec![complete_workflow()]).await;
     assert_eq!(rejected.unwrap_err().code(), Code::InvalidArgument);
     let events = h.history("wf").await;
     assert_eq!(
         types(&events)[3..],
-        [E::WorkflowTaskFailed, E::WorkflowExecutionSignaled, E::WorkflowTaskScheduled]
+        [
+            E::WorkflowTaskFailed,
+            E::WorkflowExecutionSignaled,
+            E::WorkflowTaskScheduled
+        ]
     );
     match &events[3].attributes {
         Some(Attributes::WorkflowTaskFailedEventAttributes(failed)) => {
-            assert_eq!(failed.cause, WorkflowTaskFailedCause::UnhandledCommand as i32)
+            assert_eq!(
+                failed.cause,
+                WorkflowTaskFailedCause::UnhandledCommand as i32
+            )
         }
         other => panic!("unexpected {other:?}"),
     }
     // The next task sees the signal and may complete.
     let task = h.poll().await;
-    assert_eq!(task.attempt, 1, "unhandled commands do not count as failed attempts");
-    h.complete(task.task_token, vec![complete_workflow()]).await.unwrap();
-    assert_eq!(h.types("wf").await.last(), Some(&E::WorkflowExecutionCompleted));
+    assert_eq!(
+        task.attempt, 1,
+        "unhandled commands do not count as failed attempts"
+    );
+    h.complete(task.task_token, vec![complete_workflow()])
+        .await
+        .unwrap();
+    assert_eq!(
+        h.types("wf").await.last(),
+        Some(&E::WorkflowExecutionCompleted)
+    );
 }
 
 #[tokio::test]
@@ -174,19 +212,34 @@ async fn failed_tasks_from_attempt_two_are_transient() {
         ..Default::default()
     };
     let first = h.poll().await;
-    h.client.respond_workflow_task_failed(fail(first.task_token)).await.unwrap();
+    h.client
+        .respond_workflow_task_failed(fail(first.task_token))
+        .await
+        .unwrap();
     let written = h.types("wf").await;
     assert_eq!(written.last(), Some(&E::WorkflowTaskFailed));
     let second = h.poll().await;
     assert_eq!(second.attempt, 2);
     let handed = types(&second.history.unwrap().events);
-    assert_eq!(handed[written.len()..], [E::WorkflowTaskScheduled, E::WorkflowTaskStarted]);
-    assert_eq!(h.types("wf").await, written, "a transient task writes nothing");
-    h.client.respond_workflow_task_failed(fail(second.task_token)).await.unwrap();
+    assert_eq!(
+        handed[written.len()..],
+        [E::WorkflowTaskScheduled, E::WorkflowTaskStarted]
+    );
+    assert_eq!(
+        h.types("wf").await,
+        written,
+        "a transient task writes nothing"
+    );
+    h.client
+        .respond_workflow_task_failed(fail(second.task_token))
+        .await
+        .unwrap();
     assert_eq!(h.types("wf").await, written, "nor does its failure");
     let third = h.poll().await;
     assert_eq!(third.attempt, 3);
-    h.complete(third.task_token, vec![complete_workflow()]).await.unwrap();
+    h.complete(third.task_token, vec![complete_workflow()])
+        .await
+        .unwrap();
     let events = h.types("wf").await;
     assert_eq!(
         events[written.len()..],
@@ -209,7 +262,9 @@ async fn a_running_id_conflicts_and_a_repeated_request_id_returns_the_same_run()
     let conflict = h.start_with("wf", "r2").await.unwrap_err();
     assert_eq!(conflict.code(), Code::AlreadyExists);
     let details = temporalio_protos::google::rpc::Status::decode(conflict.details()).unwrap();
-    assert!(details.details[0].type_url.ends_with("WorkflowExecutionAlreadyStartedFailure"));
+    assert!(details.details[0]
+        .type_url
+        .ends_with("WorkflowExecutionAlreadyStartedFailure"));
 }
 
 #[tokio::test]
@@ -236,7 +291,10 @@ async fn a_query_on_an_idle_workflow_goes_out_as_a_direct_query_task() {
             .await
     });
     let task = h.poll().await;
-    assert_eq!(task.query.as_ref().map(|q| q.query_type.as_str()), Some("status"));
+    assert_eq!(
+        task.query.as_ref().map(|q| q.query_type.as_str()),
+        Some("status")
+    );
     let answer = chronicle_history_service::proto::common::Payloads {
         payloads: vec![chronicle_history_service::proto::common::Payload {
             data: b"\"ok\"".to_vec(),
@@ -247,7 +305,8 @@ async fn a_query_on_an_idle_workflow_goes_out_as_a_direct_query_task() {
         .respond_query_task_completed(RespondQueryTaskCompletedRequest {
             namespace: "default".into(),
             task_token: task.task_token,
-            completed_type: chronicle_history_service::proto::enums::QueryResultType::Answered as i32,
+            completed_type: chronicle_history_service::proto::enums::QueryResultType::Answered
+                as i32,
             query_result: Some(answer.clone()),
             ..Default::default()
         })

@@ -3,7 +3,9 @@
 
 mod common;
 
-use chronicle_history_service::proto::command::{command::Attributes as A, StartTimerCommandAttributes};
+use chronicle_history_service::proto::command::{
+    command::Attributes as A, StartTimerCommandAttributes,
+};
 use chronicle_history_service::proto::duration;
 use chronicle_history_service::proto::enums::EventType as E;
 use common::{complete_workflow, harness};
@@ -20,20 +22,30 @@ async fn a_thirty_day_timer_fires_at_once_when_nothing_else_is_outstanding() {
     let task = h.poll().await;
     h.complete(
         task.task_token,
-        vec![A::StartTimerCommandAttributes(StartTimerCommandAttributes {
-            timer_id: "t".into(),
-            start_to_fire_timeout: Some(duration(THIRTY_DAYS_MS)),
-        })],
+        vec![A::StartTimerCommandAttributes(
+            StartTimerCommandAttributes {
+                timer_id: "t".into(),
+                start_to_fire_timeout: Some(duration(THIRTY_DAYS_MS)),
+            },
+        )],
     )
     .await
     .unwrap();
     let task = h.poll().await;
     let events = common::types(&task.history.unwrap().events);
-    assert!(events.contains(&E::TimerFired), "the timer fired: {events:?}");
-    h.complete(task.task_token, vec![complete_workflow()]).await.unwrap();
+    assert!(
+        events.contains(&E::TimerFired),
+        "the timer fired: {events:?}"
+    );
+    h.complete(task.task_token, vec![complete_workflow()])
+        .await
+        .unwrap();
     let elapsed = wall.elapsed();
     let skipped = h.service.engine().now_ms() - virtual_start;
-    assert!(skipped >= THIRTY_DAYS_MS, "virtual time advanced by {skipped} ms");
+    assert!(
+        skipped >= THIRTY_DAYS_MS,
+        "virtual time advanced by {skipped} ms"
+    );
     println!(
         "30-day timer: {:.1} ms of wall time, {:.1} days of virtual time",
         elapsed.as_secs_f64() * 1000.0,
@@ -54,9 +66,15 @@ async fn a_test_service_lock_holds_time_still() {
         tokio::spawn(async move { engine.sleep_until(before + THIRTY_DAYS_MS, false).await })
     };
     tokio::task::yield_now().await;
-    assert!(engine.now_ms() - before < THIRTY_DAYS_MS, "time did not jump while locked");
+    assert!(
+        engine.now_ms() - before < THIRTY_DAYS_MS,
+        "time did not jump while locked"
+    );
     engine.unlock_time_skipping().unwrap();
     sleeper.await.unwrap().unwrap();
     assert!(engine.now_ms() - before >= THIRTY_DAYS_MS);
-    assert!(engine.unlock_time_skipping().is_err(), "unbalanced unlocks fail");
+    assert!(
+        engine.unlock_time_skipping().is_err(),
+        "unbalanced unlocks fail"
+    );
 }

@@ -188,7 +188,10 @@ fn start_embedded() -> Result<TestServer, String> {
                 }
             };
             runtime.block_on(async move {
-                match chronicle_history_service::HistoryService::builder().start().await {
+                match chronicle_history_service::HistoryService::builder()
+                    .start()
+                    .await
+                {
                     Ok(service) => {
                         let _ = sender.send(Ok(service.target()));
                         // Serves until the test process exits.

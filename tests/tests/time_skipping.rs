@@ -54,9 +54,8 @@ async fn a_thirty_day_invoice_gets_weekly_reminders_then_is_paid() {
     let wall = Instant::now();
     let env = TestEnvironment::start_time_skipping().await.unwrap();
     let queue = chronicle_tests::unique_task_queue("billing");
-    let worker = RunningWorker::spawn(
-        worker(env.client()).configure(|o| o.task_queue = queue.clone()),
-    );
+    let worker =
+        RunningWorker::spawn(worker(env.client()).configure(|o| o.task_queue = queue.clone()));
     let id = unique_id("invoice");
     let invoice = Invoice {
         id: id.clone(),

@@ -3,11 +3,11 @@
 use super::{Engine, Inner};
 use crate::ids::{new_id, QueueKey, QueueKind, RunKey};
 use crate::matching::TaskRef;
+use crate::proto::duration_ms;
 use crate::proto::enums::{
     CancelExternalWorkflowExecutionFailedCause as CancelCause, ContinueAsNewInitiator,
     ParentClosePolicy, SignalExternalWorkflowExecutionFailedCause as SignalCause,
 };
-use crate::proto::duration_ms;
 use crate::state::{Effect, MutableState, NewRun, Parent};
 
 impl Engine {
@@ -121,17 +121,27 @@ impl Engine {
                 input,
                 header,
             } => {
-                let target = Engine::resolve(inner, &namespace, &execution.workflow_id, &execution.run_id)
-                    .ok()
-                    .filter(|target| inner.store.load(target).is_some_and(|s| s.is_running()));
+                let target =
+                    Engine::resolve(inner, &namespace, &execution.workflow_id, &execution.run_id)
+                        .ok()
+                        .filter(|target| inner.store.load(target).is_some_and(|s| s.is_running()));
                 let failed = match target {
                     Some(target) => {
                         let source = key.execution();
                         let delivered = self.transact(inner, &target, |txn| {
-                            txn.signal(signal_name, input, header, String::new(), new_id(), Some(source));
+                            txn.signal(
+                                signal_name,
+                                input,
+                                header,
+                                String::new(),
+                                new_id(),
+                                Some(source),
+                            );
                             Ok(())
                         });
-                        delivered.err().map(|_| SignalCause::ExternalWorkflowExecutionNotFound)
+                        delivered
+                            .err()
+                            .map(|_| SignalCause::ExternalWorkflowExecutionNotFound)
                     }
                     None => Some(SignalCause::ExternalWorkflowExecutionNotFound),
                 };
@@ -145,14 +155,19 @@ impl Engine {
                 namespace,
                 execution,
             } => {
-                let target = Engine::resolve(inner, &namespace, &execution.workflow_id, &execution.run_id)
-                    .ok()
-                    .filter(|target| inner.store.load(target).is_some_and(|s| s.is_running()));
+                let target =
+                    Engine::resolve(inner, &namespace, &execution.workflow_id, &execution.run_id)
+                        .ok()
+                        .filter(|target| inner.store.load(target).is_some_and(|s| s.is_running()));
                 let failed = match target {
                     Some(target) => {
                         let source = key.execution();
                         self.transact(inner, &target, |txn| {
-                            txn.request_cancel(String::new(), String::new(), Some((initiated_event_id, source)));
+                            txn.request_cancel(
+                                String::new(),
+                                String::new(),
+                                Some((initiated_event_id, source)),
+                            );
                             Ok(())
                         })
                         .err()
@@ -193,7 +208,11 @@ impl Engine {
                             txn.state.parent = None;
                             txn.terminate("by parent close policy".into(), None, String::new());
                         } else {
-                            txn.request_cancel("by parent close policy".into(), String::new(), None);
+                            txn.request_cancel(
+                                "by parent close policy".into(),
+                                String::new(),
+                                None,
+                            );
                         }
                         Ok(())
                     });

@@ -37,7 +37,12 @@ impl Engine {
             .ok_or_else(|| ServiceError::InvalidArgument("Execution is not set".into()))?;
         let key = {
             let inner = self.lock();
-            Engine::resolve(&inner, &request.namespace, &execution.workflow_id, &execution.run_id)?
+            Engine::resolve(
+                &inner,
+                &request.namespace,
+                &execution.workflow_id,
+                &execution.run_id,
+            )?
         };
         let close_only =
             request.history_event_filter_type == HistoryEventFilterType::CloseEvent as i32;
@@ -109,7 +114,10 @@ impl Engine {
     }
 }
 
-fn page(events: Vec<HistoryEvent>, next_page_token: Vec<u8>) -> GetWorkflowExecutionHistoryResponse {
+fn page(
+    events: Vec<HistoryEvent>,
+    next_page_token: Vec<u8>,
+) -> GetWorkflowExecutionHistoryResponse {
     GetWorkflowExecutionHistoryResponse {
         history: Some(History { events }),
         next_page_token,

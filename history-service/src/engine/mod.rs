@@ -70,7 +70,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("config", &self.config).finish()
+        f.debug_struct("Engine")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -107,7 +109,9 @@ impl Engine {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves state that is still consistent per run (a
         // transaction is stored whole or not at all), so keep serving.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Current virtual time (ms since the epoch).
@@ -146,9 +150,12 @@ impl Engine {
         run_id: &str,
     ) -> Result<RunKey> {
         let run_id = if run_id.is_empty() {
-            inner.store.current_run(namespace, workflow_id).ok_or_else(|| {
-                ServiceError::NotFound(format!("workflow not found for ID: {workflow_id}"))
-            })?
+            inner
+                .store
+                .current_run(namespace, workflow_id)
+                .ok_or_else(|| {
+                    ServiceError::NotFound(format!("workflow not found for ID: {workflow_id}"))
+                })?
         } else {
             run_id.to_string()
         };
@@ -172,10 +179,9 @@ impl Engine {
         key: &RunKey,
         change: impl FnOnce(&mut Txn) -> Result<T>,
     ) -> Result<T> {
-        let state = inner
-            .store
-            .load(key)
-            .ok_or_else(|| ServiceError::NotFound(format!("workflow execution not found: {key}")))?;
+        let state = inner.store.load(key).ok_or_else(|| {
+            ServiceError::NotFound(format!("workflow execution not found: {key}"))
+        })?;
         self.transact_state(inner, state, false, change)
     }
 
@@ -202,9 +208,11 @@ impl Engine {
             inner.busy.remove(&state.key);
         }
         inner.history_changed |= !events.is_empty();
-        inner
-            .pending
-            .extend(effects.into_iter().map(|effect| (state.key.clone(), effect)));
+        inner.pending.extend(
+            effects
+                .into_iter()
+                .map(|effect| (state.key.clone(), effect)),
+        );
         if !inner.draining {
             inner.draining = true;
             while let Some((key, effect)) = inner.pending.pop_front() {

@@ -61,10 +61,12 @@ impl Engine {
                 txn.user_timer_due(&timer_id, started_event_id);
                 Ok(())
             }),
-            TimerKind::WorkflowTaskStartToClose { run, stamp } => self.transact(inner, &run, |txn| {
-                txn.workflow_task_timed_out(stamp);
-                Ok(())
-            }),
+            TimerKind::WorkflowTaskStartToClose { run, stamp } => {
+                self.transact(inner, &run, |txn| {
+                    txn.workflow_task_timed_out(stamp);
+                    Ok(())
+                })
+            }
             TimerKind::StickyScheduleToStart { run, stamp } => self.transact(inner, &run, |txn| {
                 txn.sticky_schedule_to_start_timed_out(stamp);
                 Ok(())

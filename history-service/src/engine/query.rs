@@ -77,7 +77,10 @@ impl Queries {
         let outcome = if result.result_type == QueryResultType::Answered as i32 {
             QueryOutcome::Answered(result.answer.clone())
         } else {
-            QueryOutcome::Failed(failure_message(&result.error_message, result.failure.as_ref()))
+            QueryOutcome::Failed(failure_message(
+                &result.error_message,
+                result.failure.as_ref(),
+            ))
         };
         self.finish(id, outcome);
     }
@@ -92,7 +95,10 @@ fn failure_message(message: &str, failure: Option<&crate::proto::failure::Failur
 
 impl Engine {
     /// QueryWorkflow.
-    pub async fn query_workflow(self: &Arc<Self>, request: QueryWorkflowRequest) -> Result<QueryWorkflowResponse> {
+    pub async fn query_workflow(
+        self: &Arc<Self>,
+        request: QueryWorkflowRequest,
+    ) -> Result<QueryWorkflowResponse> {
         self.check_namespace(&request.namespace)?;
         let execution = request
             .execution
@@ -102,8 +108,16 @@ impl Engine {
             .ok_or_else(|| ServiceError::InvalidArgument("Query is not set".into()))?;
         let receiver = {
             let mut inner = self.lock();
-            let key = Engine::resolve(&inner, &request.namespace, &execution.workflow_id, &execution.run_id)?;
-            let state = inner.store.load(&key).ok_or_else(|| ServiceError::NotFound(key.to_string()))?;
+            let key = Engine::resolve(
+                &inner,
+                &request.namespace,
+                &execution.workflow_id,
+                &execution.run_id,
+            )?;
+            let state = inner
+                .store
+                .load(&key)
+                .ok_or_else(|| ServiceError::NotFound(key.to_string()))?;
             let reject = QueryRejectCondition::try_from(request.query_reject_condition)
                 .unwrap_or(QueryRejectCondition::None);
             let rejected = match reject {
@@ -183,12 +197,18 @@ impl Engine {
             kind: QueueKind::Workflow,
         };
         for query_id in query_ids {
-            inner.matching.push(queue.clone(), TaskRef::Query { query_id });
+            inner
+                .matching
+                .push(queue.clone(), TaskRef::Query { query_id });
         }
     }
 
     /// A direct query task for a poller; `None` if the query is gone.
-    pub(super) fn query_task(&self, inner: &mut Inner, query_id: u64) -> Option<PollWorkflowTaskQueueResponse> {
+    pub(super) fn query_task(
+        &self,
+        inner: &mut Inner,
+        query_id: u64,
+    ) -> Option<PollWorkflowTaskQueueResponse> {
         let pending = inner.queries.pending.get(&query_id)?;
         let run = pending.run.clone();
         let query = pending.query.clone();
@@ -221,7 +241,9 @@ impl Engine {
         };
         let mut inner = self.lock();
         if !inner.queries.pending.contains_key(&query_id) {
-            return Err(ServiceError::NotFound("query not found (it timed out?)".into()));
+            return Err(ServiceError::NotFound(
+                "query not found (it timed out?)".into(),
+            ));
         }
         inner.queries.answer_result(
             query_id,

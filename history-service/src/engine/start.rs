@@ -36,7 +36,9 @@ pub struct Started {
 
 fn require(value: &str, what: &str) -> Result<()> {
     if value.trim().is_empty() {
-        Err(ServiceError::InvalidArgument(format!("{what} is not set on request")))
+        Err(ServiceError::InvalidArgument(format!(
+            "{what} is not set on request"
+        )))
     } else {
         Ok(())
     }
@@ -71,7 +73,11 @@ fn new_run(
         run_timeout_ms: duration_ms(run),
         execution_timeout_ms: duration_ms(execution),
         retry_policy,
-        request_id: if request_id.is_empty() { new_id() } else { request_id },
+        request_id: if request_id.is_empty() {
+            new_id()
+        } else {
+            request_id
+        },
         identity,
         attempt: 1,
         ..Default::default()
@@ -90,7 +96,11 @@ impl Engine {
     }
 
     /// Applies reuse and conflict policies; `Ok(Some)` answers with an existing run.
-    fn check_existing(inner: &mut Inner, args: &StartArgs, engine: &Engine) -> Result<Option<Started>> {
+    fn check_existing(
+        inner: &mut Inner,
+        args: &StartArgs,
+        engine: &Engine,
+    ) -> Result<Option<Started>> {
         let Some(current) = Self::current_state(inner, &args.namespace, &args.workflow_id) else {
             return Ok(None);
         };
@@ -209,19 +219,23 @@ impl Engine {
 
     /// SignalWithStartWorkflowExecution: signals the running run, else starts one with the
     /// signal as its first event after Started.
-    pub fn signal_with_start(&self, request: SignalWithStartWorkflowExecutionRequest) -> Result<Started> {
+    pub fn signal_with_start(
+        &self,
+        request: SignalWithStartWorkflowExecutionRequest,
+    ) -> Result<Started> {
         self.check_namespace(&request.namespace)?;
         require(&request.workflow_id, "WorkflowId")?;
         require(&request.signal_name, "SignalName")?;
-        let conflict = match Conflict::try_from(request.workflow_id_conflict_policy).unwrap_or_default() {
-            Conflict::Unspecified => Conflict::UseExisting,
-            Conflict::Fail => {
-                return Err(ServiceError::InvalidArgument(
-                    "SignalWithStart does not accept the conflict policy FAIL".into(),
-                ))
-            }
-            other => other,
-        };
+        let conflict =
+            match Conflict::try_from(request.workflow_id_conflict_policy).unwrap_or_default() {
+                Conflict::Unspecified => Conflict::UseExisting,
+                Conflict::Fail => {
+                    return Err(ServiceError::InvalidArgument(
+                        "SignalWithStart does not accept the conflict policy FAIL".into(),
+                    ))
+                }
+                other => other,
+            };
         let run = new_run(
             request.workflow_type,
             request.task_queue,
@@ -279,13 +293,19 @@ impl Engine {
     }
 
     /// Resolves a running run for a client operation; closed runs are NotFound.
-    fn running_run(inner: &Inner, namespace: &str, execution: Option<&common::WorkflowExecution>) -> Result<RunKey> {
+    fn running_run(
+        inner: &Inner,
+        namespace: &str,
+        execution: Option<&common::WorkflowExecution>,
+    ) -> Result<RunKey> {
         let execution = execution
             .ok_or_else(|| ServiceError::InvalidArgument("WorkflowExecution is not set".into()))?;
         let key = Engine::resolve(inner, namespace, &execution.workflow_id, &execution.run_id)?;
         match inner.store.load(&key) {
             Some(state) if state.is_running() => Ok(key),
-            _ => Err(ServiceError::NotFound("workflow execution already completed".into())),
+            _ => Err(ServiceError::NotFound(
+                "workflow execution already completed".into(),
+            )),
         }
     }
 
@@ -294,9 +314,17 @@ impl Engine {
         self.check_namespace(&request.namespace)?;
         require(&request.signal_name, "SignalName")?;
         let mut inner = self.lock();
-        let key = Self::running_run(&inner, &request.namespace, request.workflow_execution.as_ref())?;
+        let key = Self::running_run(
+            &inner,
+            &request.namespace,
+            request.workflow_execution.as_ref(),
+        )?;
         self.transact(&mut inner, &key, |txn| {
-            let request_id = if request.request_id.is_empty() { new_id() } else { request.request_id };
+            let request_id = if request.request_id.is_empty() {
+                new_id()
+            } else {
+                request.request_id
+            };
             if txn.state.request_ids.insert(request_id.clone()) {
                 txn.signal(
                     request.signal_name,
@@ -315,7 +343,11 @@ impl Engine {
     pub fn request_cancel(&self, request: RequestCancelWorkflowExecutionRequest) -> Result<()> {
         self.check_namespace(&request.namespace)?;
         let mut inner = self.lock();
-        let key = Self::running_run(&inner, &request.namespace, request.workflow_execution.as_ref())?;
+        let key = Self::running_run(
+            &inner,
+            &request.namespace,
+            request.workflow_execution.as_ref(),
+        )?;
         check_first_run(&inner, &key, &request.first_execution_run_id)?;
         self.transact(&mut inner, &key, |txn| {
             if request.request_id.is_empty() || txn.state.request_ids.insert(request.request_id) {
@@ -329,7 +361,11 @@ impl Engine {
     pub fn terminate(&self, request: TerminateWorkflowExecutionRequest) -> Result<()> {
         self.check_namespace(&request.namespace)?;
         let mut inner = self.lock();
-        let key = Self::running_run(&inner, &request.namespace, request.workflow_execution.as_ref())?;
+        let key = Self::running_run(
+            &inner,
+            &request.namespace,
+            request.workflow_execution.as_ref(),
+        )?;
         check_first_run(&inner, &key, &request.first_execution_run_id)?;
         self.transact(&mut inner, &key, |txn| {
             txn.terminate(request.reason, request.details, request.identity);

@@ -13,7 +13,6 @@ use crate::proto::wfs::{
 use crate::proto::{common, duration, history, taskqueue, timestamp};
 use crate::state::{ActivityResult, Completion, StartedWorkflowTask};
 use crate::token::TaskToken;
-use std::future::Future;
 use std::sync::Arc;
 
 fn stale() -> ServiceError {
@@ -55,7 +54,11 @@ impl Engine {
         request: PollWorkflowTaskQueueRequest,
     ) -> Result<PollWorkflowTaskQueueResponse> {
         self.check_namespace(&request.namespace)?;
-        let name = request.task_queue.as_ref().map(|q| q.name.clone()).unwrap_or_default();
+        let name = request
+            .task_queue
+            .as_ref()
+            .map(|q| q.name.clone())
+            .unwrap_or_default();
         if name.is_empty() {
             return Err(ServiceError::InvalidArgument("TaskQueue is not set".into()));
         }
@@ -94,7 +97,9 @@ impl Engine {
     ) -> Option<PollWorkflowTaskQueueResponse> {
         let request_id = crate::ids::new_id();
         let started: StartedWorkflowTask = self
-            .transact(inner, run, |txn| Ok(txn.start_workflow_task(stamp, identity, &request_id)))
+            .transact(inner, run, |txn| {
+                Ok(txn.start_workflow_task(stamp, identity, &request_id))
+            })
             .ok()??;
         let state = inner.store.load(run)?;
         // Sticky tasks carry only what the worker's cached run has not seen.
@@ -137,13 +142,17 @@ impl Engine {
     }
 
     /// RespondWorkflowTaskCompleted.
-    pub fn complete_workflow_task(&self, request: RespondWorkflowTaskCompletedRequest) -> Result<()> {
+    pub fn complete_workflow_task(
+        &self,
+        request: RespondWorkflowTaskCompletedRequest,
+    ) -> Result<()> {
         let TaskToken::Workflow { run, stamp } = TaskToken::decode(&request.task_token)? else {
             return Err(stale());
         };
         let mut inner = self.lock();
         let completion = self.transact(&mut inner, &run, |txn| {
-            txn.complete_workflow_task(stamp, &request).ok_or_else(stale)
+            txn.complete_workflow_task(stamp, &request)
+                .ok_or_else(stale)
         })?;
         let query_ids = match &completion {
             Completion::Accepted { query_ids } => query_ids.clone(),
@@ -153,7 +162,9 @@ impl Engine {
             let key = super::query::query_key(id);
             match request.query_results.get(&key) {
                 Some(result) => inner.queries.answer_result(id, result),
-                None => inner.queries.fail(id, "the worker did not answer the query"),
+                None => inner
+                    .queries
+                    .fail(id, "the worker did not answer the query"),
             }
         }
         match completion {
@@ -185,7 +196,11 @@ impl Engine {
         request: PollActivityTaskQueueRequest,
     ) -> Result<PollActivityTaskQueueResponse> {
         self.check_namespace(&request.namespace)?;
-        let name = request.task_queue.as_ref().map(|q| q.name.clone()).unwrap_or_default();
+        let name = request
+            .task_queue
+            .as_ref()
+            .map(|q| q.name.clone())
+            .unwrap_or_default();
         if name.is_empty() {
             return Err(ServiceError::InvalidArgument("TaskQueue is not set".into()));
         }
@@ -204,9 +219,13 @@ impl Engine {
                         attempt,
                     } = task
                     {
-                        if let Some(response) =
-                            engine.start_activity(inner, &run, scheduled_event_id, attempt, &identity)
-                        {
+                        if let Some(response) = engine.start_activity(
+                            inner,
+                            &run,
+                            scheduled_event_id,
+                            attempt,
+                            &identity,
+                        ) {
                             return Some(response);
                         }
                     }
@@ -327,8 +346,6 @@ impl Engine {
 }
 
 /// Resolves once the watched flag is true (or its sender is gone).
-pub(crate) fn wait_true(receiver: &mut tokio::sync::watch::Receiver<bool>) -> impl Future<Output = ()> + '_ {
-    async move {
-        let _ = receiver.wait_for(|stop| *stop).await;
-    }
+pub(crate) async fn wait_true(receiver: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = receiver.wait_for(|stop| *stop).await;
 }

@@ -42,14 +42,25 @@ fn execution_info(state: &MutableState, history_length: i64) -> workflow::Workfl
 
 impl Engine {
     /// DescribeWorkflowExecution: execution info, pending activities, children and task.
-    pub fn describe(&self, request: DescribeWorkflowExecutionRequest) -> Result<DescribeWorkflowExecutionResponse> {
+    pub fn describe(
+        &self,
+        request: DescribeWorkflowExecutionRequest,
+    ) -> Result<DescribeWorkflowExecutionResponse> {
         self.check_namespace(&request.namespace)?;
         let execution = request
             .execution
             .ok_or_else(|| ServiceError::InvalidArgument("Execution is not set".into()))?;
         let inner = self.lock();
-        let key = Engine::resolve(&inner, &request.namespace, &execution.workflow_id, &execution.run_id)?;
-        let state = inner.store.load(&key).ok_or_else(|| ServiceError::NotFound(key.to_string()))?;
+        let key = Engine::resolve(
+            &inner,
+            &request.namespace,
+            &execution.workflow_id,
+            &execution.run_id,
+        )?;
+        let state = inner
+            .store
+            .load(&key)
+            .ok_or_else(|| ServiceError::NotFound(key.to_string()))?;
         let history_length = state.next_event_id - 1;
         let pending_activities = state
             .activities
@@ -65,7 +76,8 @@ impl Engine {
                     _ => PendingActivityState::Scheduled,
                 } as i32,
                 heartbeat_details: a.heartbeat_details.clone(),
-                last_heartbeat_time: (a.last_heartbeat_ms > 0).then(|| timestamp(a.last_heartbeat_ms)),
+                last_heartbeat_time: (a.last_heartbeat_ms > 0)
+                    .then(|| timestamp(a.last_heartbeat_ms)),
                 last_started_time: (a.started_ms > 0).then(|| timestamp(a.started_ms)),
                 attempt: a.attempt,
                 maximum_attempts: a.retry_policy.maximum_attempts,
@@ -89,17 +101,21 @@ impl Engine {
                 parent_close_policy: child.parent_close_policy as i32,
             })
             .collect();
-        let pending_workflow_task = state.wft.as_ref().map(|wft| workflow::PendingWorkflowTaskInfo {
-            state: if wft.started {
-                PendingWorkflowTaskState::Started
-            } else {
-                PendingWorkflowTaskState::Scheduled
-            } as i32,
-            scheduled_time: Some(timestamp(wft.scheduled_time_ms)),
-            original_scheduled_time: Some(timestamp(wft.scheduled_time_ms)),
-            started_time: wft.started.then(|| timestamp(wft.started_time_ms)),
-            attempt: wft.attempt,
-        });
+        let pending_workflow_task =
+            state
+                .wft
+                .as_ref()
+                .map(|wft| workflow::PendingWorkflowTaskInfo {
+                    state: if wft.started {
+                        PendingWorkflowTaskState::Started
+                    } else {
+                        PendingWorkflowTaskState::Scheduled
+                    } as i32,
+                    scheduled_time: Some(timestamp(wft.scheduled_time_ms)),
+                    original_scheduled_time: Some(timestamp(wft.scheduled_time_ms)),
+                    started_time: wft.started.then(|| timestamp(wft.started_time_ms)),
+                    attempt: wft.attempt,
+                });
         Ok(DescribeWorkflowExecutionResponse {
             execution_config: Some(workflow::WorkflowExecutionConfig {
                 task_queue: Some(taskqueue::TaskQueue {
@@ -141,7 +157,10 @@ impl Engine {
     }
 
     /// ListWorkflowExecutions with the List Filter basics.
-    pub fn list(&self, request: ListWorkflowExecutionsRequest) -> Result<ListWorkflowExecutionsResponse> {
+    pub fn list(
+        &self,
+        request: ListWorkflowExecutionsRequest,
+    ) -> Result<ListWorkflowExecutionsResponse> {
         let runs = self.matching_runs(&request.namespace, &request.query)?;
         let offset: usize = if request.next_page_token.is_empty() {
             0
@@ -151,7 +170,11 @@ impl Engine {
                 .and_then(|t| t.parse().ok())
                 .ok_or_else(|| ServiceError::InvalidArgument("invalid page token".into()))?
         };
-        let page_size = if request.page_size <= 0 { 1000 } else { request.page_size as usize };
+        let page_size = if request.page_size <= 0 {
+            1000
+        } else {
+            request.page_size as usize
+        };
         let executions: Vec<_> = runs
             .iter()
             .skip(offset)
@@ -170,7 +193,10 @@ impl Engine {
     }
 
     /// CountWorkflowExecutions.
-    pub fn count(&self, request: CountWorkflowExecutionsRequest) -> Result<CountWorkflowExecutionsResponse> {
+    pub fn count(
+        &self,
+        request: CountWorkflowExecutionsRequest,
+    ) -> Result<CountWorkflowExecutionsResponse> {
         let runs = self.matching_runs(&request.namespace, &request.query)?;
         Ok(CountWorkflowExecutionsResponse {
             count: runs.len() as i64,

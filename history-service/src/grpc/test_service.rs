@@ -24,12 +24,18 @@ type Reply<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl TestService for TestServiceImpl {
-    async fn lock_time_skipping(&self, _: Request<LockTimeSkippingRequest>) -> Reply<LockTimeSkippingResponse> {
+    async fn lock_time_skipping(
+        &self,
+        _: Request<LockTimeSkippingRequest>,
+    ) -> Reply<LockTimeSkippingResponse> {
         self.engine.lock_time_skipping();
         Ok(Response::new(LockTimeSkippingResponse {}))
     }
 
-    async fn unlock_time_skipping(&self, _: Request<UnlockTimeSkippingRequest>) -> Reply<UnlockTimeSkippingResponse> {
+    async fn unlock_time_skipping(
+        &self,
+        _: Request<UnlockTimeSkippingRequest>,
+    ) -> Reply<UnlockTimeSkippingResponse> {
         self.engine.unlock_time_skipping()?;
         Ok(Response::new(UnlockTimeSkippingResponse {}))
     }
@@ -52,7 +58,10 @@ impl TestService for TestServiceImpl {
         Ok(Response::new(SleepResponse {}))
     }
 
-    async fn unlock_time_skipping_with_sleep(&self, request: Request<SleepRequest>) -> Reply<SleepResponse> {
+    async fn unlock_time_skipping_with_sleep(
+        &self,
+        request: Request<SleepRequest>,
+    ) -> Reply<SleepResponse> {
         let ms = duration_ms(request.into_inner().duration.as_ref()).unwrap_or(0);
         let deadline = self.engine.now_ms() + ms;
         self.engine.sleep_until(deadline, true).await?;

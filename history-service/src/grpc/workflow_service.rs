@@ -31,7 +31,10 @@ fn reply<T>(result: Result<T, ServiceError>) -> Reply<T> {
 
 #[tonic::async_trait]
 impl WorkflowService for WorkflowServiceImpl {
-    async fn get_system_info(&self, _: Request<GetSystemInfoRequest>) -> Reply<GetSystemInfoResponse> {
+    async fn get_system_info(
+        &self,
+        _: Request<GetSystemInfoRequest>,
+    ) -> Reply<GetSystemInfoResponse> {
         Ok(Response::new(GetSystemInfoResponse {
             server_version: concat!("chronicle-history-service ", env!("CARGO_PKG_VERSION")).into(),
             capabilities: Some(get_system_info_response::Capabilities {
@@ -46,7 +49,10 @@ impl WorkflowService for WorkflowServiceImpl {
         }))
     }
 
-    async fn describe_namespace(&self, request: Request<DescribeNamespaceRequest>) -> Reply<DescribeNamespaceResponse> {
+    async fn describe_namespace(
+        &self,
+        request: Request<DescribeNamespaceRequest>,
+    ) -> Reply<DescribeNamespaceResponse> {
         let name = request.into_inner().namespace;
         self.engine.check_namespace(&name)?;
         Ok(Response::new(DescribeNamespaceResponse {
@@ -65,7 +71,10 @@ impl WorkflowService for WorkflowServiceImpl {
         }))
     }
 
-    async fn start_workflow_execution(&self, request: Request<StartWorkflowExecutionRequest>) -> Reply<StartWorkflowExecutionResponse> {
+    async fn start_workflow_execution(
+        &self,
+        request: Request<StartWorkflowExecutionRequest>,
+    ) -> Reply<StartWorkflowExecutionResponse> {
         let started = self.engine.start_workflow(request.into_inner())?;
         Ok(Response::new(StartWorkflowExecutionResponse {
             run_id: started.run_id,
@@ -74,7 +83,10 @@ impl WorkflowService for WorkflowServiceImpl {
         }))
     }
 
-    async fn signal_with_start_workflow_execution(&self, request: Request<SignalWithStartWorkflowExecutionRequest>) -> Reply<SignalWithStartWorkflowExecutionResponse> {
+    async fn signal_with_start_workflow_execution(
+        &self,
+        request: Request<SignalWithStartWorkflowExecutionRequest>,
+    ) -> Reply<SignalWithStartWorkflowExecutionResponse> {
         let started = self.engine.signal_with_start(request.into_inner())?;
         Ok(Response::new(SignalWithStartWorkflowExecutionResponse {
             run_id: started.run_id,
@@ -83,51 +95,89 @@ impl WorkflowService for WorkflowServiceImpl {
         }))
     }
 
-    async fn signal_workflow_execution(&self, request: Request<SignalWorkflowExecutionRequest>) -> Reply<SignalWorkflowExecutionResponse> {
+    async fn signal_workflow_execution(
+        &self,
+        request: Request<SignalWorkflowExecutionRequest>,
+    ) -> Reply<SignalWorkflowExecutionResponse> {
         self.engine.signal(request.into_inner())?;
         Ok(Response::new(SignalWorkflowExecutionResponse::default()))
     }
 
-    async fn request_cancel_workflow_execution(&self, request: Request<RequestCancelWorkflowExecutionRequest>) -> Reply<RequestCancelWorkflowExecutionResponse> {
+    async fn request_cancel_workflow_execution(
+        &self,
+        request: Request<RequestCancelWorkflowExecutionRequest>,
+    ) -> Reply<RequestCancelWorkflowExecutionResponse> {
         self.engine.request_cancel(request.into_inner())?;
-        Ok(Response::new(RequestCancelWorkflowExecutionResponse::default()))
+        Ok(Response::new(
+            RequestCancelWorkflowExecutionResponse::default(),
+        ))
     }
 
-    async fn terminate_workflow_execution(&self, request: Request<TerminateWorkflowExecutionRequest>) -> Reply<TerminateWorkflowExecutionResponse> {
+    async fn terminate_workflow_execution(
+        &self,
+        request: Request<TerminateWorkflowExecutionRequest>,
+    ) -> Reply<TerminateWorkflowExecutionResponse> {
         self.engine.terminate(request.into_inner())?;
         Ok(Response::new(TerminateWorkflowExecutionResponse::default()))
     }
 
-    async fn poll_workflow_task_queue(&self, request: Request<PollWorkflowTaskQueueRequest>) -> Reply<PollWorkflowTaskQueueResponse> {
+    async fn poll_workflow_task_queue(
+        &self,
+        request: Request<PollWorkflowTaskQueueRequest>,
+    ) -> Reply<PollWorkflowTaskQueueResponse> {
         reply(self.engine.poll_workflow_task(request.into_inner()).await)
     }
 
-    async fn respond_workflow_task_completed(&self, request: Request<RespondWorkflowTaskCompletedRequest>) -> Reply<RespondWorkflowTaskCompletedResponse> {
+    async fn respond_workflow_task_completed(
+        &self,
+        request: Request<RespondWorkflowTaskCompletedRequest>,
+    ) -> Reply<RespondWorkflowTaskCompletedResponse> {
         self.engine.complete_workflow_task(request.into_inner())?;
-        Ok(Response::new(RespondWorkflowTaskCompletedResponse::default()))
+        Ok(Response::new(
+            RespondWorkflowTaskCompletedResponse::default(),
+        ))
     }
 
-    async fn respond_workflow_task_failed(&self, request: Request<RespondWorkflowTaskFailedRequest>) -> Reply<RespondWorkflowTaskFailedResponse> {
+    async fn respond_workflow_task_failed(
+        &self,
+        request: Request<RespondWorkflowTaskFailedRequest>,
+    ) -> Reply<RespondWorkflowTaskFailedResponse> {
         self.engine.fail_workflow_task(request.into_inner())?;
         Ok(Response::new(RespondWorkflowTaskFailedResponse::default()))
     }
 
-    async fn poll_activity_task_queue(&self, request: Request<PollActivityTaskQueueRequest>) -> Reply<PollActivityTaskQueueResponse> {
+    async fn poll_activity_task_queue(
+        &self,
+        request: Request<PollActivityTaskQueueRequest>,
+    ) -> Reply<PollActivityTaskQueueResponse> {
         reply(self.engine.poll_activity_task(request.into_inner()).await)
     }
 
-    async fn record_activity_task_heartbeat(&self, request: Request<RecordActivityTaskHeartbeatRequest>) -> Reply<RecordActivityTaskHeartbeatResponse> {
+    async fn record_activity_task_heartbeat(
+        &self,
+        request: Request<RecordActivityTaskHeartbeatRequest>,
+    ) -> Reply<RecordActivityTaskHeartbeatResponse> {
         let r = request.into_inner();
-        let cancel_requested = self.engine.heartbeat(Some(&r.task_token), None, r.details)?;
+        let cancel_requested = self
+            .engine
+            .heartbeat(Some(&r.task_token), None, r.details)?;
         Ok(Response::new(RecordActivityTaskHeartbeatResponse {
             cancel_requested,
             ..Default::default()
         }))
     }
 
-    async fn record_activity_task_heartbeat_by_id(&self, request: Request<RecordActivityTaskHeartbeatByIdRequest>) -> Reply<RecordActivityTaskHeartbeatByIdResponse> {
+    async fn record_activity_task_heartbeat_by_id(
+        &self,
+        request: Request<RecordActivityTaskHeartbeatByIdRequest>,
+    ) -> Reply<RecordActivityTaskHeartbeatByIdResponse> {
         let r = request.into_inner();
-        let id = (r.namespace.as_str(), r.workflow_id.as_str(), r.run_id.as_str(), r.activity_id.as_str());
+        let id = (
+            r.namespace.as_str(),
+            r.workflow_id.as_str(),
+            r.run_id.as_str(),
+            r.activity_id.as_str(),
+        );
         let cancel_requested = self.engine.heartbeat(None, Some(id), r.details.clone())?;
         Ok(Response::new(RecordActivityTaskHeartbeatByIdResponse {
             cancel_requested,
@@ -135,75 +185,173 @@ impl WorkflowService for WorkflowServiceImpl {
         }))
     }
 
-    async fn respond_activity_task_completed(&self, request: Request<RespondActivityTaskCompletedRequest>) -> Reply<RespondActivityTaskCompletedResponse> {
+    async fn respond_activity_task_completed(
+        &self,
+        request: Request<RespondActivityTaskCompletedRequest>,
+    ) -> Reply<RespondActivityTaskCompletedResponse> {
         let r = request.into_inner();
-        self.engine.respond_activity(Some(&r.task_token), None, &r.identity, ActivityResult::Completed(r.result))?;
-        Ok(Response::new(RespondActivityTaskCompletedResponse::default()))
+        self.engine.respond_activity(
+            Some(&r.task_token),
+            None,
+            &r.identity,
+            ActivityResult::Completed(r.result),
+        )?;
+        Ok(Response::new(
+            RespondActivityTaskCompletedResponse::default(),
+        ))
     }
 
-    async fn respond_activity_task_completed_by_id(&self, request: Request<RespondActivityTaskCompletedByIdRequest>) -> Reply<RespondActivityTaskCompletedByIdResponse> {
+    async fn respond_activity_task_completed_by_id(
+        &self,
+        request: Request<RespondActivityTaskCompletedByIdRequest>,
+    ) -> Reply<RespondActivityTaskCompletedByIdResponse> {
         let r = request.into_inner();
-        let id = (r.namespace.as_str(), r.workflow_id.as_str(), r.run_id.as_str(), r.activity_id.as_str());
-        self.engine.respond_activity(None, Some(id), &r.identity, ActivityResult::Completed(r.result.clone()))?;
-        Ok(Response::new(RespondActivityTaskCompletedByIdResponse::default()))
+        let id = (
+            r.namespace.as_str(),
+            r.workflow_id.as_str(),
+            r.run_id.as_str(),
+            r.activity_id.as_str(),
+        );
+        self.engine.respond_activity(
+            None,
+            Some(id),
+            &r.identity,
+            ActivityResult::Completed(r.result.clone()),
+        )?;
+        Ok(Response::new(
+            RespondActivityTaskCompletedByIdResponse::default(),
+        ))
     }
 
-    async fn respond_activity_task_failed(&self, request: Request<RespondActivityTaskFailedRequest>) -> Reply<RespondActivityTaskFailedResponse> {
+    async fn respond_activity_task_failed(
+        &self,
+        request: Request<RespondActivityTaskFailedRequest>,
+    ) -> Reply<RespondActivityTaskFailedResponse> {
         let r = request.into_inner();
-        self.engine.respond_activity(Some(&r.task_token), None, &r.identity, ActivityResult::Failed(r.failure))?;
+        self.engine.respond_activity(
+            Some(&r.task_token),
+            None,
+            &r.identity,
+            ActivityResult::Failed(r.failure.map(Box::new), r.last_heartbeat_details),
+        )?;
         Ok(Response::new(RespondActivityTaskFailedResponse::default()))
     }
 
-    async fn respond_activity_task_failed_by_id(&self, request: Request<RespondActivityTaskFailedByIdRequest>) -> Reply<RespondActivityTaskFailedByIdResponse> {
+    async fn respond_activity_task_failed_by_id(
+        &self,
+        request: Request<RespondActivityTaskFailedByIdRequest>,
+    ) -> Reply<RespondActivityTaskFailedByIdResponse> {
         let r = request.into_inner();
-        let id = (r.namespace.as_str(), r.workflow_id.as_str(), r.run_id.as_str(), r.activity_id.as_str());
-        self.engine.respond_activity(None, Some(id), &r.identity, ActivityResult::Failed(r.failure.clone()))?;
-        Ok(Response::new(RespondActivityTaskFailedByIdResponse::default()))
+        let id = (
+            r.namespace.as_str(),
+            r.workflow_id.as_str(),
+            r.run_id.as_str(),
+            r.activity_id.as_str(),
+        );
+        self.engine.respond_activity(
+            None,
+            Some(id),
+            &r.identity,
+            ActivityResult::Failed(
+                r.failure.clone().map(Box::new),
+                r.last_heartbeat_details.clone(),
+            ),
+        )?;
+        Ok(Response::new(
+            RespondActivityTaskFailedByIdResponse::default(),
+        ))
     }
 
-    async fn respond_activity_task_canceled(&self, request: Request<RespondActivityTaskCanceledRequest>) -> Reply<RespondActivityTaskCanceledResponse> {
+    async fn respond_activity_task_canceled(
+        &self,
+        request: Request<RespondActivityTaskCanceledRequest>,
+    ) -> Reply<RespondActivityTaskCanceledResponse> {
         let r = request.into_inner();
-        self.engine.respond_activity(Some(&r.task_token), None, &r.identity, ActivityResult::Canceled(r.details))?;
+        self.engine.respond_activity(
+            Some(&r.task_token),
+            None,
+            &r.identity,
+            ActivityResult::Canceled(r.details),
+        )?;
         Ok(Response::new(RespondActivityTaskCanceledResponse::default()))
     }
 
-    async fn respond_activity_task_canceled_by_id(&self, request: Request<RespondActivityTaskCanceledByIdRequest>) -> Reply<RespondActivityTaskCanceledByIdResponse> {
+    async fn respond_activity_task_canceled_by_id(
+        &self,
+        request: Request<RespondActivityTaskCanceledByIdRequest>,
+    ) -> Reply<RespondActivityTaskCanceledByIdResponse> {
         let r = request.into_inner();
-        let id = (r.namespace.as_str(), r.workflow_id.as_str(), r.run_id.as_str(), r.activity_id.as_str());
-        self.engine.respond_activity(None, Some(id), &r.identity, ActivityResult::Canceled(r.details.clone()))?;
-        Ok(Response::new(RespondActivityTaskCanceledByIdResponse::default()))
+        let id = (
+            r.namespace.as_str(),
+            r.workflow_id.as_str(),
+            r.run_id.as_str(),
+            r.activity_id.as_str(),
+        );
+        self.engine.respond_activity(
+            None,
+            Some(id),
+            &r.identity,
+            ActivityResult::Canceled(r.details.clone()),
+        )?;
+        Ok(Response::new(
+            RespondActivityTaskCanceledByIdResponse::default(),
+        ))
     }
 
-    async fn get_workflow_execution_history(&self, request: Request<GetWorkflowExecutionHistoryRequest>) -> Reply<GetWorkflowExecutionHistoryResponse> {
+    async fn get_workflow_execution_history(
+        &self,
+        request: Request<GetWorkflowExecutionHistoryRequest>,
+    ) -> Reply<GetWorkflowExecutionHistoryResponse> {
         reply(self.engine.history(request.into_inner()).await)
     }
 
-    async fn query_workflow(&self, request: Request<QueryWorkflowRequest>) -> Reply<QueryWorkflowResponse> {
+    async fn query_workflow(
+        &self,
+        request: Request<QueryWorkflowRequest>,
+    ) -> Reply<QueryWorkflowResponse> {
         reply(self.engine.query_workflow(request.into_inner()).await)
     }
 
-    async fn respond_query_task_completed(&self, request: Request<RespondQueryTaskCompletedRequest>) -> Reply<RespondQueryTaskCompletedResponse> {
+    async fn respond_query_task_completed(
+        &self,
+        request: Request<RespondQueryTaskCompletedRequest>,
+    ) -> Reply<RespondQueryTaskCompletedResponse> {
         self.engine.respond_query_task(request.into_inner())?;
         Ok(Response::new(RespondQueryTaskCompletedResponse::default()))
     }
 
-    async fn describe_workflow_execution(&self, request: Request<DescribeWorkflowExecutionRequest>) -> Reply<DescribeWorkflowExecutionResponse> {
+    async fn describe_workflow_execution(
+        &self,
+        request: Request<DescribeWorkflowExecutionRequest>,
+    ) -> Reply<DescribeWorkflowExecutionResponse> {
         reply(self.engine.describe(request.into_inner()))
     }
 
-    async fn list_workflow_executions(&self, request: Request<ListWorkflowExecutionsRequest>) -> Reply<ListWorkflowExecutionsResponse> {
+    async fn list_workflow_executions(
+        &self,
+        request: Request<ListWorkflowExecutionsRequest>,
+    ) -> Reply<ListWorkflowExecutionsResponse> {
         reply(self.engine.list(request.into_inner()))
     }
 
-    async fn count_workflow_executions(&self, request: Request<CountWorkflowExecutionsRequest>) -> Reply<CountWorkflowExecutionsResponse> {
+    async fn count_workflow_executions(
+        &self,
+        request: Request<CountWorkflowExecutionsRequest>,
+    ) -> Reply<CountWorkflowExecutionsResponse> {
         reply(self.engine.count(request.into_inner()))
     }
 
-    async fn shutdown_worker(&self, _: Request<ShutdownWorkerRequest>) -> Reply<ShutdownWorkerResponse> {
+    async fn shutdown_worker(
+        &self,
+        _: Request<ShutdownWorkerRequest>,
+    ) -> Reply<ShutdownWorkerResponse> {
         Ok(Response::new(ShutdownWorkerResponse::default()))
     }
 
-    async fn reset_sticky_task_queue(&self, _: Request<ResetStickyTaskQueueRequest>) -> Reply<ResetStickyTaskQueueResponse> {
+    async fn reset_sticky_task_queue(
+        &self,
+        _: Request<ResetStickyTaskQueueRequest>,
+    ) -> Reply<ResetStickyTaskQueueResponse> {
         Ok(Response::new(ResetStickyTaskQueueResponse::default()))
     }
 }

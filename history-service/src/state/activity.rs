@@ -18,8 +18,9 @@ use crate::timers::{ActivityTimeout, TimerKind};
 pub enum ActivityResult {
     /// Completed.
     Completed(Option<common::Payloads>),
-    /// Failed (retried if the policy allows).
-    Failed(Option<Failure>),
+    /// Failed (retried if the policy allows), with the details of a last heartbeat the
+    /// worker had not sent yet.
+    Failed(Option<Box<Failure>>, Option<common::Payloads>),
     /// Canceled after a cancellation request.
     Canceled(Option<common::Payloads>),
 }
@@ -97,7 +98,11 @@ impl Txn {
             cancel_requested_event_id: 0,
         };
         if let Some(ms) = schedule_to_close {
-            self.activity_timer(&activity, self.now_ms + ms, ActivityTimeout::ScheduleToClose);
+            self.activity_timer(
+                &activity,
+                self.now_ms + ms,
+                ActivityTimeout::ScheduleToClose,
+            );
         }
         self.enqueue_attempt(&activity);
         self.state.activities.insert(scheduled_event_id, activity);
@@ -204,8 +209,14 @@ impl Txn {
             return false;
         }
         match result {
-            ActivityResult::Failed(failure) => {
-                self.fail_attempt(scheduled_event_id, failure, identity, None);
+            ActivityResult::Failed(failure, last_heartbeat_details) => {
+                if let (Some(details), Some(activity)) = (
+                    last_heartbeat_details,
+                    self.state.activities.get_mut(&scheduled_event_id),
+                ) {
+                    activity.heartbeat_details = Some(details);
+                }
+                self.fail_attempt(scheduled_event_id, failure.map(|f| *f), identity, None);
             }
             ActivityResult::Completed(result) => {
                 self.close_activity(
@@ -372,7 +383,9 @@ impl Txn {
             }
             ActivityTimeout::StartToClose => current && activity.state == ActivityState::Started,
             ActivityTimeout::Heartbeat => {
-                current && activity.state == ActivityState::Started && activity.heartbeat_stamp == stamp
+                current
+                    && activity.state == ActivityState::Started
+                    && activity.heartbeat_stamp == stamp
             }
         };
         if !applies || !self.state.is_running() {
@@ -398,7 +411,12 @@ impl Txn {
             // Start-to-close and heartbeat timeouts are retried like failures.
             ActivityTimeout::StartToClose | ActivityTimeout::Heartbeat => {
                 let identity = activity.identity.clone();
-                self.fail_attempt(scheduled_event_id, Some(failure), &identity, Some(timeout_type));
+                self.fail_attempt(
+                    scheduled_event_id,
+                    Some(failure),
+                    &identity,
+                    Some(timeout_type),
+                );
             }
             ActivityTimeout::ScheduleToStart | ActivityTimeout::ScheduleToClose => {
                 let retry_state = if timeout == ActivityTimeout::ScheduleToClose {
@@ -423,7 +441,11 @@ impl Txn {
 
     /// The RequestCancelActivityTask command. An activity not started is canceled at once,
     /// which calls for a new workflow task; a started one learns of it from its heartbeat.
-    pub(super) fn request_cancel_activity(&mut self, scheduled_event_id: i64, completed_id: i64) -> bool {
+    pub(super) fn request_cancel_activity(
+        &mut self,
+        scheduled_event_id: i64,
+        completed_id: i64,
+    ) -> bool {
         let Some(activity) = self.state.activities.get_mut(&scheduled_event_id) else {
             return false;
         };

@@ -57,7 +57,10 @@ impl Txn {
         let mut timer_ids: HashSet<&str> = self.state.timers.keys().map(String::as_str).collect();
         for (index, command) in commands.iter().enumerate() {
             let Some(attributes) = command.attributes.as_ref() else {
-                return Err((Cause::BadBinary, format!("command {index} has no attributes")));
+                return Err((
+                    Cause::BadBinary,
+                    format!("command {index} has no attributes"),
+                ));
             };
             if is_close(attributes) && index + 1 != commands.len() {
                 return Err((
@@ -85,15 +88,17 @@ impl Txn {
                         return bad("A valid StartToClose or ScheduleToCloseTimeout is not set");
                     }
                 }
-                Cmd::StartTimerCommandAttributes(a) => {
-                    if a.timer_id.is_empty() || !timer_ids.insert(&a.timer_id) {
-                        return Err((
-                            Cause::BadStartTimerAttributes,
-                            format!("TimerId {:?} is empty or already in use", a.timer_id),
-                        ));
-                    }
+                Cmd::StartTimerCommandAttributes(a)
+                    if a.timer_id.is_empty() || !timer_ids.insert(&a.timer_id) =>
+                {
+                    return Err((
+                        Cause::BadStartTimerAttributes,
+                        format!("TimerId {:?} is empty or already in use", a.timer_id),
+                    ));
                 }
-                Cmd::CancelWorkflowExecutionCommandAttributes(_) if !self.state.cancel_requested => {
+                Cmd::CancelWorkflowExecutionCommandAttributes(_)
+                    if !self.state.cancel_requested =>
+                {
                     return Err((
                         Cause::BadCancelWorkflowExecutionAttributes,
                         "the workflow cannot be canceled: no cancellation was requested".into(),

@@ -1,8 +1,8 @@
 //! A run's life: start, signals, cancel requests, terminate, close (complete, fail, cancel,
 //! continue-as-new, time out), and what closing does to parent and children.
 
-use super::{Effect, MutableState, Parent, PendingQueries, Txn};
 use super::txn::ChildOutcome;
+use super::{Effect, MutableState, Parent, PendingQueries, Txn};
 use crate::ids::RunKey;
 use crate::proto::command::ContinueAsNewWorkflowExecutionCommandAttributes;
 use crate::proto::enums::{
@@ -73,7 +73,10 @@ impl MutableState {
         let execution_deadline_ms = run
             .execution_deadline_ms
             .or(run.execution_timeout_ms.map(|ms| now_ms + ms));
-        let run_deadline_ms = match (run.run_timeout_ms.map(|ms| now_ms + ms), execution_deadline_ms) {
+        let run_deadline_ms = match (
+            run.run_timeout_ms.map(|ms| now_ms + ms),
+            execution_deadline_ms,
+        ) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -161,7 +164,9 @@ impl Txn {
             workflow_id: state.key.workflow_id.clone(),
             ..Default::default()
         };
-        self.write(Attributes::WorkflowExecutionStartedEventAttributes(attributes));
+        self.write(Attributes::WorkflowExecutionStartedEventAttributes(
+            attributes,
+        ));
         if let Some(deadline_ms) = self.state.run_deadline_ms {
             let run = self.key().clone();
             self.effect(Effect::Timer {
@@ -224,7 +229,12 @@ impl Txn {
     }
 
     /// Terminates the run: a started workflow task fails with FORCE_CLOSE_COMMAND first.
-    pub fn terminate(&mut self, reason: String, details: Option<common::Payloads>, identity: String) {
+    pub fn terminate(
+        &mut self,
+        reason: String,
+        details: Option<common::Payloads>,
+        identity: String,
+    ) {
         if let Some(task) = self.state.wft.take() {
             if task.started && !task.transient {
                 self.write(Attributes::WorkflowTaskFailedEventAttributes(
@@ -252,7 +262,10 @@ impl Txn {
     /// The run (or execution) timeout fired.
     pub fn run_timed_out(&mut self) {
         if !self.state.is_running()
-            || self.state.run_deadline_ms.is_none_or(|deadline| deadline > self.now_ms)
+            || self
+                .state
+                .run_deadline_ms
+                .is_none_or(|deadline| deadline > self.now_ms)
         {
             return;
         }
@@ -271,7 +284,11 @@ impl Txn {
         );
     }
 
-    pub(super) fn complete_workflow(&mut self, result: Option<common::Payloads>, completed_id: i64) {
+    pub(super) fn complete_workflow(
+        &mut self,
+        result: Option<common::Payloads>,
+        completed_id: i64,
+    ) {
         let attributes = Attributes::WorkflowExecutionCompletedEventAttributes(
             history::WorkflowExecutionCompletedEventAttributes {
                 result: result.clone(),
@@ -279,7 +296,11 @@ impl Txn {
                 new_execution_run_id: String::new(),
             },
         );
-        self.close(Status::Completed, attributes, ChildOutcome::Completed(result));
+        self.close(
+            Status::Completed,
+            attributes,
+            ChildOutcome::Completed(result),
+        );
     }
 
     pub(super) fn fail_workflow(&mut self, failure: Option<failure::Failure>, completed_id: i64) {
@@ -296,7 +317,7 @@ impl Txn {
         self.close(
             Status::Failed,
             attributes,
-            ChildOutcome::Failed(failure, retry_state),
+            ChildOutcome::Failed(failure.map(Box::new), retry_state),
         );
     }
 
@@ -307,7 +328,11 @@ impl Txn {
                 details: details.clone(),
             },
         );
-        self.close(Status::Canceled, attributes, ChildOutcome::Canceled(details));
+        self.close(
+            Status::Canceled,
+            attributes,
+            ChildOutcome::Canceled(details),
+        );
     }
 
     pub(super) fn continue_as_new(

@@ -12,12 +12,12 @@ mod retry;
 mod txn;
 mod workflow_task;
 
-pub use events::event_type_of;
-pub use retry::RetryDecision;
 pub use activity::ActivityResult;
 pub use commands::Completion;
+pub use events::event_type_of;
 pub use events::is_close_event;
 pub use lifecycle::NewRun;
+pub use retry::RetryDecision;
 pub use txn::{ChildOutcome, Effect, Txn};
 pub use workflow_task::StartedWorkflowTask;
 

@@ -35,8 +35,8 @@ impl Txn {
                 ..Default::default()
             });
         }
-        let initiated_event_id =
-            self.write(Attributes::StartChildWorkflowExecutionInitiatedEventAttributes(
+        let initiated_event_id = self.write(
+            Attributes::StartChildWorkflowExecutionInitiatedEventAttributes(
                 history::StartChildWorkflowExecutionInitiatedEventAttributes {
                     namespace: a.namespace.clone(),
                     workflow_id: a.workflow_id.clone(),
@@ -57,7 +57,8 @@ impl Txn {
                     search_attributes: a.search_attributes.clone(),
                     ..Default::default()
                 },
-            ));
+            ),
+        );
         let policy = match ParentClosePolicy::try_from(a.parent_close_policy) {
             Ok(ParentClosePolicy::Unspecified) | Err(_) => ParentClosePolicy::Terminate,
             Ok(policy) => policy,
@@ -68,7 +69,11 @@ impl Txn {
                 namespace: a.namespace.clone(),
                 workflow_id: a.workflow_id.clone(),
                 run_id: None,
-                workflow_type: a.workflow_type.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+                workflow_type: a
+                    .workflow_type
+                    .as_ref()
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default(),
                 started_event_id: 0,
                 parent_close_policy: policy,
             },
@@ -95,7 +100,9 @@ impl Txn {
             ..Default::default()
         };
         let next_id = self.state.next_event_id;
-        if self.arrive(Attributes::ChildWorkflowExecutionStartedEventAttributes(attributes)) {
+        if self.arrive(Attributes::ChildWorkflowExecutionStartedEventAttributes(
+            attributes,
+        )) {
             if let Some(child) = self.state.children.get_mut(&initiated_event_id) {
                 child.started_event_id = next_id;
             }
@@ -108,18 +115,20 @@ impl Txn {
         let Some(child) = self.state.children.remove(&initiated_event_id) else {
             return;
         };
-        self.arrive(Attributes::StartChildWorkflowExecutionFailedEventAttributes(
-            history::StartChildWorkflowExecutionFailedEventAttributes {
-                namespace: child.namespace,
-                workflow_id: child.workflow_id,
-                workflow_type: Some(common::WorkflowType {
-                    name: child.workflow_type,
-                }),
-                cause: StartChildWorkflowExecutionFailedCause::WorkflowAlreadyExists as i32,
-                initiated_event_id,
-                ..Default::default()
-            },
-        ));
+        self.arrive(
+            Attributes::StartChildWorkflowExecutionFailedEventAttributes(
+                history::StartChildWorkflowExecutionFailedEventAttributes {
+                    namespace: child.namespace,
+                    workflow_id: child.workflow_id,
+                    workflow_type: Some(common::WorkflowType {
+                        name: child.workflow_type,
+                    }),
+                    cause: StartChildWorkflowExecutionFailedCause::WorkflowAlreadyExists as i32,
+                    initiated_event_id,
+                    ..Default::default()
+                },
+            ),
+        );
         self.schedule_workflow_task();
     }
 
@@ -156,7 +165,7 @@ impl Txn {
             ChildOutcome::Failed(failure, retry_state) => {
                 Attributes::ChildWorkflowExecutionFailedEventAttributes(
                     history::ChildWorkflowExecutionFailedEventAttributes {
-                        failure,
+                        failure: failure.map(|f| *f),
                         namespace,
                         workflow_execution,
                         workflow_type,
@@ -216,8 +225,8 @@ impl Txn {
         completed_id: i64,
     ) {
         let namespace = self.namespace_or_own(&a.namespace);
-        let initiated_event_id =
-            self.write(Attributes::SignalExternalWorkflowExecutionInitiatedEventAttributes(
+        let initiated_event_id = self.write(
+            Attributes::SignalExternalWorkflowExecutionInitiatedEventAttributes(
                 history::SignalExternalWorkflowExecutionInitiatedEventAttributes {
                     workflow_task_completed_event_id: completed_id,
                     namespace: namespace.clone(),
@@ -229,7 +238,8 @@ impl Txn {
                     header: a.header.clone(),
                     ..Default::default()
                 },
-            ));
+            ),
+        );
         self.effect(Effect::SignalExternal {
             initiated_event_id,
             namespace,

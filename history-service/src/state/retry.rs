@@ -87,11 +87,13 @@ mod tests {
 
     fn app_failure(kind: &str, non_retryable: bool) -> Failure {
         Failure {
-            failure_info: Some(FailureInfo::ApplicationFailureInfo(ApplicationFailureInfo {
-                r#type: kind.into(),
-                non_retryable,
-                ..Default::default()
-            })),
+            failure_info: Some(FailureInfo::ApplicationFailureInfo(
+                ApplicationFailureInfo {
+                    r#type: kind.into(),
+                    non_retryable,
+                    ..Default::default()
+                },
+            )),
             ..Default::default()
         }
     }
@@ -105,7 +107,8 @@ mod tests {
             .collect();
         assert_eq!(
             delays,
-            [1_000, 2_000, 4_000, 100_000, 100_000].map(|delay_ms| RetryDecision::Retry { delay_ms })
+            [1_000, 2_000, 4_000, 100_000, 100_000]
+                .map(|delay_ms| RetryDecision::Retry { delay_ms })
         );
     }
 

@@ -4,7 +4,7 @@
 use super::MutableState;
 use crate::ids::RunKey;
 use crate::proto::command::{
-    StartChildWorkflowExecutionCommandAttributes, ContinueAsNewWorkflowExecutionCommandAttributes,
+    ContinueAsNewWorkflowExecutionCommandAttributes, StartChildWorkflowExecutionCommandAttributes,
 };
 use crate::proto::history::history_event::Attributes;
 use crate::proto::history::HistoryEvent;
@@ -118,7 +118,10 @@ pub enum ChildOutcome {
     /// Completed with a result.
     Completed(Option<common::Payloads>),
     /// Failed.
-    Failed(Option<crate::proto::failure::Failure>, enums::RetryState),
+    Failed(
+        Option<Box<crate::proto::failure::Failure>>,
+        enums::RetryState,
+    ),
     /// Canceled.
     Canceled(Option<common::Payloads>),
     /// Timed out.

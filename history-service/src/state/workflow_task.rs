@@ -84,7 +84,14 @@ impl Txn {
             started_time_ms: 0,
             identity: String::new(),
         });
-        if let (true, Some(Sticky { schedule_to_start_ms, .. })) = (sticky, &self.state.sticky) {
+        if let (
+            true,
+            Some(Sticky {
+                schedule_to_start_ms,
+                ..
+            }),
+        ) = (sticky, &self.state.sticky)
+        {
             let deadline_ms = self.now_ms + schedule_to_start_ms;
             let run = self.key().clone();
             self.effect(Effect::Timer {
@@ -125,7 +132,10 @@ impl Txn {
             let scheduled = self.scheduled_attributes(&task.queue, task.sticky, task.attempt);
             for (id, attributes) in [
                 (task.scheduled_event_id, scheduled),
-                (task.started_event_id, started_attributes(task.scheduled_event_id)),
+                (
+                    task.started_event_id,
+                    started_attributes(task.scheduled_event_id),
+                ),
             ] {
                 transient_events.push(history::HistoryEvent {
                     event_id: id,
@@ -288,7 +298,9 @@ pub fn service_failure(message: impl Into<String>) -> failure::Failure {
         message: message.into(),
         source: "ChronicleHistoryService".into(),
         failure_info: Some(failure::failure::FailureInfo::ServerFailureInfo(
-            failure::ServerFailureInfo { non_retryable: true },
+            failure::ServerFailureInfo {
+                non_retryable: true,
+            },
         )),
         ..Default::default()
     }

@@ -33,7 +33,10 @@ pub async fn harness(time_skipping: bool) -> Harness {
 
 impl Harness {
     pub async fn start(&mut self, workflow_id: &str) -> String {
-        self.start_with(workflow_id, "request-1").await.unwrap().run_id
+        self.start_with(workflow_id, "request-1")
+            .await
+            .unwrap()
+            .run_id
     }
 
     pub async fn start_with(
@@ -46,7 +49,10 @@ impl Harness {
                 namespace: "default".into(),
                 workflow_id: workflow_id.into(),
                 workflow_type: Some(WorkflowType { name: "W".into() }),
-                task_queue: Some(TaskQueue { name: QUEUE.into(), ..Default::default() }),
+                task_queue: Some(TaskQueue {
+                    name: QUEUE.into(),
+                    ..Default::default()
+                }),
                 request_id: request_id.into(),
                 ..Default::default()
             })
@@ -58,7 +64,10 @@ impl Harness {
         self.client
             .poll_workflow_task_queue(PollWorkflowTaskQueueRequest {
                 namespace: "default".into(),
-                task_queue: Some(TaskQueue { name: QUEUE.into(), ..Default::default() }),
+                task_queue: Some(TaskQueue {
+                    name: QUEUE.into(),
+                    ..Default::default()
+                }),
                 identity: "test-worker".into(),
                 ..Default::default()
             })
@@ -71,7 +80,10 @@ impl Harness {
         self.client
             .poll_activity_task_queue(PollActivityTaskQueueRequest {
                 namespace: "default".into(),
-                task_queue: Some(TaskQueue { name: QUEUE.into(), ..Default::default() }),
+                task_queue: Some(TaskQueue {
+                    name: QUEUE.into(),
+                    ..Default::default()
+                }),
                 identity: "test-worker".into(),
                 ..Default::default()
             })
