@@ -102,6 +102,19 @@ impl TimerQueue {
         self.order.first().map(|(deadline, _)| *deadline)
     }
 
+    /// The earliest timer.
+    pub fn first(&self) -> Option<(i64, &TimerKind)> {
+        let (deadline, seq) = self.order.first()?;
+        Some((*deadline, self.kinds.get(seq)?))
+    }
+
+    /// Drops the earliest timer.
+    pub fn drop_first(&mut self) {
+        if let Some((_, seq)) = self.order.pop_first() {
+            self.kinds.remove(&seq);
+        }
+    }
+
     /// Takes the earliest timer if it is due at `now_ms`.
     pub fn pop_due(&mut self, now_ms: i64) -> Option<TimerKind> {
         let &(deadline, seq) = self.order.first()?;

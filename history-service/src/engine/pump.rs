@@ -39,6 +39,14 @@ impl Engine {
             }
             let idle = inner.busy.is_empty() && inner.queries.is_empty();
             if inner.clock.unlocked() && idle {
+                // Jump to the next *live* timer: a stale one (a task that completed before
+                // its timeout, a canceled timer) must not move virtual time.
+                while let Some((_, kind)) = inner.timers.first() {
+                    if Self::is_live(&inner, kind) {
+                        break;
+                    }
+                    inner.timers.drop_first();
+                }
                 if let Some(next) = inner.timers.next_deadline() {
                     inner.clock.advance_to(next);
                     continue;
@@ -48,6 +56,69 @@ impl Engine {
                 Some(next) => Duration::from_millis((next - inner.clock.now_ms()).max(1) as u64),
                 None => IDLE_WAKE,
             };
+        }
+    }
+
+    /// Whether firing the timer would still do something.
+    fn is_live(inner: &Inner, kind: &TimerKind) -> bool {
+        use crate::state::ActivityState;
+        use crate::timers::ActivityTimeout;
+        let state = |run| inner.store.load(run).filter(|s| s.is_running());
+        match kind {
+            TimerKind::Sleeper { id } => inner.sleepers.contains_key(id),
+            TimerKind::User {
+                run,
+                timer_id,
+                started_event_id,
+            } => state(run).is_some_and(|s| {
+                s.timers
+                    .get(timer_id)
+                    .is_some_and(|t| t.started_event_id == *started_event_id)
+            }),
+            TimerKind::WorkflowTaskStartToClose { run, stamp } => state(run).is_some_and(|s| {
+                s.wft
+                    .as_ref()
+                    .is_some_and(|w| w.stamp == *stamp && w.started)
+            }),
+            TimerKind::StickyScheduleToStart { run, stamp } => state(run).is_some_and(|s| {
+                s.wft
+                    .as_ref()
+                    .is_some_and(|w| w.stamp == *stamp && !w.started)
+            }),
+            TimerKind::Activity {
+                run,
+                scheduled_event_id,
+                attempt,
+                timeout,
+                stamp,
+            } => state(run).is_some_and(|s| {
+                s.activities
+                    .get(scheduled_event_id)
+                    .is_some_and(|a| match timeout {
+                        ActivityTimeout::ScheduleToClose => true,
+                        ActivityTimeout::ScheduleToStart => {
+                            a.attempt == *attempt && a.state == ActivityState::Scheduled
+                        }
+                        ActivityTimeout::StartToClose => {
+                            a.attempt == *attempt && a.state == ActivityState::Started
+                        }
+                        ActivityTimeout::Heartbeat => {
+                            a.attempt == *attempt
+                                && a.state == ActivityState::Started
+                                && a.heartbeat_stamp == *stamp
+                        }
+                    })
+            }),
+            TimerKind::ActivityRetry {
+                run,
+                scheduled_event_id,
+                attempt,
+            } => state(run).is_some_and(|s| {
+                s.activities
+                    .get(scheduled_event_id)
+                    .is_some_and(|a| a.attempt == *attempt && a.state == ActivityState::Backoff)
+            }),
+            TimerKind::RunTimeout { run } => state(run).is_some(),
         }
     }
 
