@@ -1,6 +1,6 @@
 //! The List Filter basics: `WorkflowId`, `WorkflowType`, `ExecutionStatus`, `TaskQueue`,
 //! `RunId`, `StartTime`, `CloseTime` and custom Keyword/Int search attributes; `= != > >= < <=`,
-//! `AND`, `OR`, parentheses, `IN (...)` and `STARTS_WITH` (https://docs.temporal.io/list-filter).
+//! `AND`, `OR`, parentheses, `IN (...)` and `STARTS_WITH` (<https://docs.temporal.io/list-filter>).
 
 use crate::error::{Result, ServiceError};
 use crate::state::MutableState;
