@@ -143,7 +143,9 @@ impl HistoryServiceBuilder {
         let test = TestServiceServer::new(grpc::TestServiceImpl::new(engine.clone()))
             .accept_compressed(CompressionEncoding::Gzip);
         let mut stop = engine.shutdown_receiver();
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        // No Nagle: small request/response pairs would otherwise wait for delayed ACKs.
+        let incoming =
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         let server = tokio::spawn(async move {
             let result = tonic::transport::Server::builder()
                 .serve_with_incoming_shutdown(
