@@ -2,6 +2,9 @@
 //!
 //! Every test binary (`tests/tests/*.rs`) shares one Temporal server:
 //! - `CHRONICLE_TEST_ADDRESS` set (CI starts one server for all binaries): that server;
+//! - else `CHRONICLE_TEST_BACKEND=embedded`: one in-process
+//!   [`chronicle_history_service::HistoryService`] per test binary (real time, no external
+//!   binaries);
 //! - else one [`DevServer`] per test binary, started lazily by the first test that asks.
 //!
 //! ```no_run
@@ -40,6 +43,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Use the Temporal server at this address instead of starting one.
 pub const TEST_ADDRESS_ENV: &str = "CHRONICLE_TEST_ADDRESS";
+/// Which server a test binary starts when [`TEST_ADDRESS_ENV`] is unset: `dev-server`
+/// (default) or `embedded`.
+pub const TEST_BACKEND_ENV: &str = "CHRONICLE_TEST_BACKEND";
 /// The Python interpreter for the interop scripts (default `python3`).
 pub const PYTHON_ENV: &str = "CHRONICLE_PYTHON";
 
@@ -109,6 +115,16 @@ fn init_server() -> Result<TestServer, String> {
             });
         }
     }
+    let backend = std::env::var(TEST_BACKEND_ENV).unwrap_or_default();
+    match backend.trim() {
+        "" | "dev-server" => {}
+        "embedded" => return start_embedded(),
+        other => {
+            return Err(format!(
+                "{TEST_BACKEND_ENV}={other:?}: expected \"embedded\" or \"dev-server\""
+            ))
+        }
+    }
     let (sender, receiver) = mpsc::channel();
     std::thread::Builder::new()
         .name("chronicle-test-server".to_string())
@@ -166,6 +182,52 @@ pub async fn dedicated_server(
     DevServer::start_with(adjust(options))
         .await
         .unwrap_or_else(|error| panic!("could not start a dedicated dev server: {error}"))
+}
+
+/// Starts the embedded history service on a thread of its own (see the module docs on why
+/// the server must belong to no test's runtime).
+fn start_embedded() -> Result<TestServer, String> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("chronicle-embedded-server".to_string())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    let _ = sender.send(Err(format!("could not build a runtime: {error}")));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                match chronicle_history_service::HistoryService::builder()
+                    .start()
+                    .await
+                {
+                    Ok(service) => {
+                        let _ = sender.send(Ok(service.target()));
+                        // Serves until the test process exits.
+                        let _keep = service;
+                        std::future::pending::<()>().await;
+                    }
+                    Err(error) => {
+                        let _ = sender.send(Err(error.to_string()));
+                    }
+                }
+            });
+        })
+        .map_err(|error| format!("could not start the embedded server thread: {error}"))?;
+    let address = receiver
+        .recv()
+        .map_err(|_| "the embedded server thread ended without an answer".to_string())??;
+    Ok(TestServer {
+        address,
+        namespace: "default".to_string(),
+        started_here: true,
+    })
 }
 
 /// A fresh id: `prefix-<pid>-<counter>-<time>`, unique across test binaries and runs, so tests

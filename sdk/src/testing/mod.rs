@@ -15,13 +15,20 @@
 //! # Ok(()) }
 //! ```
 //!
+//! With the `testing` feature, [`TestEnvironment`] runs the embedded history service in
+//! process instead: no CLI, optional time skipping.
+//!
 //! Examples that should work both against a server the user already runs and out of the box use
 //! [`connect_or_start_dev_server`].
 
 mod dev_server;
+#[cfg(feature = "testing")]
+mod environment;
 mod options;
 
 pub use dev_server::DevServer;
+#[cfg(feature = "testing")]
+pub use environment::{TestEnvironment, TestEnvironmentError, TimeLock};
 pub use options::{DevServerError, DevServerOptions};
 
 use chronicle_core::connection::{ADDRESS_ENV, DEFAULT_ADDRESS};
