@@ -100,6 +100,10 @@ pub const STICKY_CACHE_FORCED_EVICTION: &str = "temporal_sticky_cache_total_forc
 /// Counter: every run leaving the sticky cache, labels `namespace`, `task_queue` and
 /// [`EVICTION_REASON`] (Chronicle's own; Temporal's SDKs only count forced evictions).
 pub const STICKY_CACHE_EVICTION: &str = "temporal_sticky_cache_eviction";
+/// Counter: history events the worker received for workflow tasks, in poll responses and
+/// fetched pages, labels `namespace`, `task_queue` (Chronicle's own: what sticky execution
+/// saves).
+pub const WORKFLOW_TASK_HISTORY_EVENTS: &str = "temporal_workflow_task_history_events";
 /// Label: why a run left the sticky cache (`workflow_completed`, `cache_full`,
 /// `nondeterminism`, `task_failed`, `server_rejected`, `history_mismatch`, `task_in_flight`,
 /// `evict_after_every_task`, `shutdown`).
@@ -147,6 +151,7 @@ pub struct Metrics {
     pub(crate) sticky_size: IntGaugeVec,
     pub(crate) sticky_forced_eviction: IntCounterVec,
     pub(crate) sticky_eviction: IntCounterVec,
+    pub(crate) wft_history_events: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -326,6 +331,12 @@ impl Metrics {
                 STICKY_CACHE_EVICTION,
                 "Runs evicted from the sticky cache, by reason",
                 &[NAMESPACE, TASK_QUEUE, EVICTION_REASON],
+            ),
+            wft_history_events: counter(
+                r,
+                WORKFLOW_TASK_HISTORY_EVENTS,
+                "History events received for workflow tasks",
+                WORKER,
             ),
             registry,
         }

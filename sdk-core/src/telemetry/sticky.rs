@@ -1,5 +1,6 @@
 //! What the sticky cache records: hits, misses, its size and evictions with their reason, as
-//! metrics (in the global registry) and as totals for worker heartbeats.
+//! metrics (in the global registry) and as totals for worker heartbeats; and the history
+//! events workflow tasks brought, which the cache is there to keep few.
 
 use super::metrics::Metrics;
 use super::recorders::WorkerMetrics;
@@ -56,6 +57,14 @@ impl StickyMetrics {
             .sticky_size
             .with_label_values(&self.labels())
             .add(delta);
+    }
+
+    /// `count` history events arrived for a workflow task (a poll response or a page).
+    pub(crate) fn history_events(&self, count: usize) {
+        Metrics::global()
+            .wft_history_events
+            .with_label_values(&self.labels())
+            .inc_by(count as u64);
     }
 
     /// A run left the cache for `reason` (a label value); `forced` when it made room.

@@ -470,6 +470,7 @@ async fn fetch_history(
     deadline: Instant,
 ) -> Result<Vec<HistoryEvent>, tonic::Status> {
     let events = task.history.take().map(|h| h.events).unwrap_or_default();
+    shared.sticky_metrics.history_events(events.len());
     let token = std::mem::take(&mut task.next_page_token);
     if token.is_empty() {
         return Ok(events);
@@ -519,7 +520,7 @@ async fn get_history_page(
         next_page_token,
         ..Default::default()
     };
-    shared
+    let page = shared
         .connection
         .unary_with(
             "GetWorkflowExecutionHistory",
@@ -527,5 +528,8 @@ async fn get_history_page(
             request,
             |mut svc, request| async move { svc.get_workflow_execution_history(request).await },
         )
-        .await
+        .await?;
+    let events = page.history.as_ref().map_or(0, |h| h.events.len());
+    shared.sticky_metrics.history_events(events);
+    Ok(page)
 }
