@@ -396,3 +396,6 @@ fn answer_queries(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
