@@ -44,6 +44,10 @@ pub(super) struct Runs {
 
 type Job = Box<dyn FnOnce(&mut Runs) + Send>;
 
+/// The host thread's name (as `top -H` and `/proc/<pid>/task/*/comm` show it: at most 15
+/// bytes).
+pub const THREAD_NAME: &str = "chronicle-wf";
+
 /// The handle workflow-task handlers send jobs through.
 pub(crate) struct RunHost {
     jobs: std::sync::mpsc::Sender<Job>,
@@ -64,7 +68,7 @@ impl RunHost {
     ) -> std::io::Result<Self> {
         let (jobs, inbox) = std::sync::mpsc::channel::<Job>();
         std::thread::Builder::new()
-            .name("chronicle-workflows".to_string())
+            .name(THREAD_NAME.to_string())
             .spawn(move || {
                 let mut runs = Runs {
                     lru: Lru::new(capacity),
