@@ -56,7 +56,7 @@ impl ParkedWorkflow {
         ctx.activity(long_echo, i)
             .start_to_close(Duration::from_secs(10))
             .await?;
-        ctx.sleep(Duration::from_secs(3600)).await;
+        ctx.sleep(Duration::from_secs(3600)).await?;
         Ok(i)
     }
 }
