@@ -14,8 +14,8 @@ mod sticky;
 mod task_failures;
 mod workflow_task;
 
-pub use shutdown::ShutdownHandle;
 pub use run_host::THREAD_NAME as WORKFLOW_THREAD_NAME;
+pub use shutdown::ShutdownHandle;
 pub use sticky::EVICT_AFTER_EVERY_TASK_ENV;
 
 use crate::activity::{ActivityFactory, AppData};
