@@ -87,16 +87,27 @@ pub const ACTIVITY_EXECUTION_FAILED: &str = "temporal_activity_execution_failed"
 /// Counter: activity attempts that ended cancelled.
 pub const ACTIVITY_EXECUTION_CANCELLED: &str = "temporal_activity_execution_cancelled";
 
-// Reserved for the sticky workflow cache, once Chronicle has one (Temporal's names; labels
-// `namespace`, `task_queue`). Not registered yet: a cache that does not exist reports nothing.
-/// Counter (reserved): workflow tasks that found their run in the sticky cache.
+// The sticky workflow cache (Temporal's names), labels `namespace`, `task_queue`.
+/// Counter: workflow tasks answered from a run in the sticky cache, without replay.
 pub const STICKY_CACHE_HIT: &str = "temporal_sticky_cache_hit";
-/// Counter (reserved): workflow tasks that did not.
+/// Counter: workflow tasks of a run with earlier tasks that had to replay its whole history
+/// (the run was not cached, or its cached state did not line up with the task).
 pub const STICKY_CACHE_MISS: &str = "temporal_sticky_cache_miss";
-/// Gauge (reserved): runs in the sticky cache.
+/// Gauge: runs in the sticky cache.
 pub const STICKY_CACHE_SIZE: &str = "temporal_sticky_cache_size";
-/// Counter (reserved): runs evicted from the sticky cache to make room.
+/// Counter: runs evicted from the sticky cache to make room (least recently used).
 pub const STICKY_CACHE_FORCED_EVICTION: &str = "temporal_sticky_cache_total_forced_eviction";
+/// Counter: every run leaving the sticky cache, labels `namespace`, `task_queue` and
+/// [`EVICTION_REASON`] (Chronicle's own; Temporal's SDKs only count forced evictions).
+pub const STICKY_CACHE_EVICTION: &str = "temporal_sticky_cache_eviction";
+/// Counter: history events the worker received for workflow tasks, in poll responses and
+/// fetched pages, labels `namespace`, `task_queue` (Chronicle's own: what sticky execution
+/// saves).
+pub const WORKFLOW_TASK_HISTORY_EVENTS: &str = "temporal_workflow_task_history_events";
+/// Label: why a run left the sticky cache (`workflow_completed`, `cache_full`,
+/// `nondeterminism`, `task_failed`, `server_rejected`, `history_mismatch`, `task_in_flight`,
+/// `evict_after_every_task`, `shutdown`).
+pub const EVICTION_REASON: &str = "reason";
 
 /// Bucket bounds (seconds) for work done in the worker: workflow tasks, RPCs.
 const FAST_BUCKETS: &[f64] = &[
@@ -135,6 +146,12 @@ pub struct Metrics {
     pub(crate) activity_execution: HistogramVec,
     pub(crate) activity_failed: IntCounterVec,
     pub(crate) activity_cancelled: IntCounterVec,
+    pub(crate) sticky_hit: IntCounterVec,
+    pub(crate) sticky_miss: IntCounterVec,
+    pub(crate) sticky_size: IntGaugeVec,
+    pub(crate) sticky_forced_eviction: IntCounterVec,
+    pub(crate) sticky_eviction: IntCounterVec,
+    pub(crate) wft_history_events: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -299,6 +316,27 @@ impl Metrics {
                 ACTIVITY_EXECUTION_CANCELLED,
                 "Activity attempts cancelled",
                 ACTIVITY,
+            ),
+            sticky_hit: counter(r, STICKY_CACHE_HIT, "Sticky cache hits", WORKER),
+            sticky_miss: counter(r, STICKY_CACHE_MISS, "Sticky cache misses", WORKER),
+            sticky_size: gauge(r, STICKY_CACHE_SIZE, "Runs in the sticky cache", WORKER),
+            sticky_forced_eviction: counter(
+                r,
+                STICKY_CACHE_FORCED_EVICTION,
+                "Runs evicted from the sticky cache to make room",
+                WORKER,
+            ),
+            sticky_eviction: counter(
+                r,
+                STICKY_CACHE_EVICTION,
+                "Runs evicted from the sticky cache, by reason",
+                &[NAMESPACE, TASK_QUEUE, EVICTION_REASON],
+            ),
+            wft_history_events: counter(
+                r,
+                WORKFLOW_TASK_HISTORY_EVENTS,
+                "History events received for workflow tasks",
+                WORKER,
             ),
             registry,
         }

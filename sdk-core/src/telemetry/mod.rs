@@ -28,6 +28,7 @@ pub mod metrics;
 mod prometheus_server;
 mod recorders;
 mod slots;
+mod sticky;
 
 pub use logging::{fallback_filter, install_fallback_logging, DEFAULT_LOG_FILTER};
 pub use metrics::{registry, Metrics};
@@ -37,6 +38,7 @@ pub(crate) use recorders::{
     WorkerMetrics, WorkflowTaskMetrics,
 };
 pub(crate) use slots::SlotSource;
+pub(crate) use sticky::StickyMetrics;
 
 use std::net::SocketAddr;
 use std::time::Duration;

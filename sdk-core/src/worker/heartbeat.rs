@@ -220,7 +220,11 @@ impl Heartbeats {
                 .activity
                 .as_ref()
                 .map(|_| poller_info(worker, TaskKind::Activity)),
-            // No sticky cache yet: its figures (total_sticky_cache_hit/miss, size) stay zero.
+            total_sticky_cache_hit: clamp(shared.sticky_metrics.hits.load(Ordering::Relaxed)),
+            total_sticky_cache_miss: clamp(shared.sticky_metrics.misses.load(Ordering::Relaxed)),
+            current_sticky_cache_size: clamp(
+                shared.sticky_metrics.size.load(Ordering::Relaxed).max(0) as u64,
+            ),
             ..Default::default()
         }
     }

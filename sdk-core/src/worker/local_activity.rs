@@ -1,15 +1,19 @@
 //! Local activities: run by the workflow worker itself while it holds the workflow task, with
 //! retries, and fed back into the run so that their markers go out with the task.
 //!
-//! [`complete_with_local_activities`] is the one hook in `workflow_task.rs`: when the run's
-//! completion asks for local activities, they are started (or joined, if a previous task of
-//! the run started them), and the run is processed again with every outcome known, until it
-//! asks for none. A task that would outlive ~80% of its timeout is answered first with what
+//! [`run_in_task`] is the one hook in `workflow_task.rs`: when the run's completion asks for
+//! local activities, they are started (or joined, if a previous task of the run started them),
+//! and the run is replayed from its whole history with every outcome known, until it asks for
+//! none. Such a task's run is not kept in the sticky cache: its next task replays. A task that would outlive ~80% of its timeout is answered first with what
 //! the run has so far and `force_create_new_workflow_task`, as Temporal's core does (a
 //! workflow task heartbeat); the activities run on, and the next task of the run picks their
 //! outcomes up from [`InFlight`].
 
+use super::cache::EvictionReason;
 use super::Shared;
+use crate::proto::common::WorkflowExecution;
+use crate::workflow::run::{RunContext, WorkflowRun};
+use crate::workflow::WorkflowFactory;
 use crate::activity::{ActivityContext, ActivityInfo, Attempt, CancelSignal};
 use crate::failure::{panic_message, Failure};
 use crate::proto::enums::TimeoutType;
@@ -25,6 +29,57 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
+
+/// A workflow task whose run asked for local activities.
+pub(super) struct TaskOfRun<'a> {
+    pub execution: &'a WorkflowExecution,
+    pub workflow_type: &'a str,
+    pub factory: Option<Arc<dyn WorkflowFactory>>,
+    pub context: RunContext,
+    /// When the worker received the task (the heartbeat is due at 80% of its timeout).
+    pub received: Instant,
+}
+
+/// Runs the local activities `first` asks for inside the workflow task, replaying the run
+/// with their outcomes until it asks for none (or the task must heartbeat), and returns the
+/// completion to answer with. The run may have been resumed from the sticky cache for
+/// `first`; the replays need its whole history, so it is fetched again.
+pub(super) async fn run_in_task(
+    shared: &Arc<Shared>,
+    task: TaskOfRun<'_>,
+    first: TaskCompletion,
+    deadline: Instant,
+) -> Result<Result<TaskCompletion, TaskFailure>, tonic::Status> {
+    let Some(factory) = task.factory else {
+        return Ok(Err(TaskFailure::bad_history(
+            "local activities asked for by a workflow type that is not registered",
+        )));
+    };
+    let run_id = task.execution.run_id.clone();
+    let _ = shared
+        .runs
+        .run(move |runs| runs.evict(&run_id, EvictionReason::LocalActivities))
+        .await;
+    let events = super::workflow_task::fetch_full_history(shared, task.execution, deadline).await?;
+    let heartbeat_at = task.received + super::workflow_task::task_timeout(&events).mul_f64(0.8);
+    let run = RunOf {
+        namespace: shared.connection.namespace().to_string(),
+        workflow_id: task.execution.workflow_id.clone(),
+        run_id: task.execution.run_id.clone(),
+        workflow_type: task.workflow_type.to_string(),
+    };
+    let replay = |outcomes| {
+        let mut run = WorkflowRun::new(&events, task.context.clone())?;
+        run.set_local_outcomes(outcomes);
+        let completion = run
+            .process(factory.as_ref(), &events)?
+            .ok_or_else(|| TaskFailure::bad_history("history has no workflow task to answer"))?;
+        Ok((completion, ()))
+    };
+    let answered =
+        complete_with_local_activities(shared, &run, (first, ()), heartbeat_at, replay).await;
+    Ok(answered.map(|(completion, ())| completion))
+}
 
 /// Which run a local activity belongs to.
 #[derive(Debug, Clone)]
@@ -92,7 +147,7 @@ impl InFlight {
 /// Runs the local activities `first` asks for, processing the run again (`process`) with their
 /// outcomes until it asks for none, or until `heartbeat_at`: then the completion so far is
 /// returned with `force_new_task` set.
-pub(super) async fn complete_with_local_activities<Q>(
+async fn complete_with_local_activities<Q>(
     shared: &Arc<Shared>,
     run: &RunOf,
     first: (TaskCompletion, Q),

@@ -1,6 +1,9 @@
-//! Workflow tasks: poll, fetch the whole history, replay it through the run, answer.
+//! Workflow tasks: poll (the normal and the sticky queue), get the history the task needs, have
+//! the run host resume or replay the run, answer.
 
 use super::poller::{self, PollerControl};
+use super::run_host::{TaskInput, TaskOutcome};
+use super::sticky::StickyQueue;
 use super::Shared;
 use crate::connection::WorkflowService;
 use crate::connection::{CallOptions, RetryUntil};
@@ -15,12 +18,13 @@ use crate::proto::history::HistoryEvent;
 use crate::proto::query::WorkflowQuery;
 use crate::proto::query::WorkflowQueryResult;
 use crate::proto::sdk::WorkflowTaskCompletedMetadata;
+use crate::proto::taskqueue::TaskQueue;
 use crate::proto::workflowservice::{
-    GetWorkflowExecutionHistoryRequest, PollWorkflowTaskQueueRequest,
-    PollWorkflowTaskQueueResponse, RespondQueryTaskCompletedRequest,
+    GetWorkflowExecutionHistoryRequest, GetWorkflowExecutionHistoryResponse,
+    PollWorkflowTaskQueueRequest, PollWorkflowTaskQueueResponse, RespondQueryTaskCompletedRequest,
     RespondWorkflowTaskCompletedRequest, RespondWorkflowTaskFailedRequest,
 };
-use crate::workflow::run::{RunContext, TaskCompletion, WorkflowRun, USED_CORE_FLAGS};
+use crate::workflow::run::{RunContext, TaskCompletion, USED_CORE_FLAGS};
 use crate::workflow::{answer_query, QueryFailure, TaskFailure, TaskFailureKind, WorkflowFactory};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,10 +35,16 @@ use tracing::Instrument;
 
 use crate::telemetry::SDK_NAME;
 
-pub(super) async fn poll_loop(shared: Arc<Shared>, slots: Arc<Semaphore>, control: PollerControl) {
+/// Polls `queue` (the worker's task queue, or its sticky queue) for workflow tasks.
+pub(super) async fn poll_loop(
+    shared: Arc<Shared>,
+    slots: Arc<Semaphore>,
+    control: PollerControl,
+    queue: TaskQueue,
+) {
     let request = PollWorkflowTaskQueueRequest {
         namespace: shared.connection.namespace().to_string(),
-        task_queue: Some(poller::task_queue(&shared)),
+        task_queue: Some(queue),
         identity: shared.connection.identity().to_string(),
         worker_instance_key: shared.telemetry.instance_key.clone(),
         ..Default::default()
@@ -110,89 +120,196 @@ async fn answer_task(
         },
     };
 
+    let Some(factory) = factory else {
+        let failure = unknown_type();
+        if task.query.is_some() {
+            let query_type = task.query.take().map(|q| q.query_type).unwrap_or_default();
+            let answer = Err(QueryFailure::Replay(failure));
+            return respond_query(shared, &task, &query_type, answer, deadline).await;
+        }
+        return task_failed(shared, &task, execution, &metrics, failure, deadline).await;
+    };
+
     if let Some(query) = task.query.take() {
         // A query on its own ("legacy" query task), answered instead of a workflow task.
-        let answer = match &factory {
-            None => Err(QueryFailure::Replay(unknown_type())),
-            Some(factory) => answer_query(
-                factory.as_ref(),
-                &events,
-                context,
-                &query.query_type,
-                payload::from_payloads(query.query_args),
-            ),
-        };
-        return respond_query(shared, &task, &query.query_type, answer, deadline).await;
+        let query_type = query.query_type.clone();
+        let answer = legacy_query(shared, &task, execution, events, factory, context, query);
+        let answer = answer.await?;
+        return respond_query(shared, &task, &query_type, answer, deadline).await;
     }
 
-    let outcome = match &factory {
-        None => Err(unknown_type()),
-        Some(factory) => {
-            let queries = std::mem::take(&mut task.queries);
-            let process = |local| {
-                process_task(
-                    factory.as_ref(),
-                    &events,
-                    context.clone(),
-                    queries.clone(),
-                    local,
-                )
-            };
-            match process(HashMap::new()) {
-                // Local activities run now, inside this task (`local_activity.rs`).
-                Ok(first) if !first.0.local_activities.is_empty() => {
-                    let run = super::local_activity::RunOf {
-                        namespace: shared.connection.namespace().to_string(),
-                        workflow_id: execution.workflow_id.clone(),
-                        run_id: execution.run_id.clone(),
-                        workflow_type: workflow_type.to_string(),
-                    };
-                    let heartbeat_at = received + task_timeout(&events).mul_f64(0.8);
-                    super::local_activity::complete_with_local_activities(
-                        shared,
-                        &run,
-                        first,
-                        heartbeat_at,
-                        process,
-                    )
-                    .await
-                }
-                other => other,
-            }
-        }
+    let input = TaskInput {
+        factory,
+        context,
+        events,
+        previous_started: task.previous_started_event_id,
+        started: task.started_event_id,
+        queries: std::mem::take(&mut task.queries),
+        cache: shared.sticky_queue.is_some(),
     };
+    let mut outcome = shared.runs.run(move |runs| runs.process(input)).await;
+    if let Ok(TaskOutcome::NeedsFullHistory(mut input)) = outcome {
+        // A sticky task whose run is not cached here (or no longer lines up).
+        input.events = fetch_full_history(shared, execution, deadline).await?;
+        outcome = shared.runs.run(move |runs| runs.process(*input)).await;
+    }
+    if let Ok(TaskOutcome::Answered {
+        completion,
+        query_results,
+        seq,
+    }) = outcome
+    {
+        outcome = if completion.local_activities.is_empty() {
+            Ok(TaskOutcome::Answered {
+                completion,
+                query_results,
+                seq,
+            })
+        } else {
+            let local = super::local_activity::TaskOfRun {
+                execution,
+                workflow_type,
+                factory: shared.workflows.get(workflow_type).cloned(),
+                context: RunContext {
+                    workflow_id: execution.workflow_id.clone(),
+                    run_id: execution.run_id.clone(),
+                    namespace: shared.connection.namespace().to_string(),
+                    default_activity_options: shared.default_activity_options.clone(),
+                },
+                received,
+            };
+            let answer =
+                super::local_activity::run_in_task(shared, local, completion, deadline).await?;
+            Ok(match answer {
+                Ok(completion) => TaskOutcome::Answered {
+                    completion,
+                    query_results,
+                    seq: None,
+                },
+                Err(failure) => TaskOutcome::Failed(failure),
+            })
+        };
+    }
     match outcome {
-        Ok((completion, query_results)) => {
+        Ok(TaskOutcome::Answered {
+            completion,
+            query_results,
+            seq,
+        }) => {
             metrics.processed(&completion.commands);
             shared.task_failures.forget(&execution.run_id);
-            respond_completed(shared, &task, completion, query_results, deadline).await
+            let sticky = seq.and(shared.sticky_queue.as_ref());
+            let answered =
+                respond_completed(shared, &task, completion, query_results, sticky, deadline).await;
+            if let Some(seq) = seq {
+                // The run stays cached only if the server took the answer.
+                let run_id = execution.run_id.clone();
+                let accepted = answered.is_ok();
+                let _ = shared
+                    .runs
+                    .run(move |runs| runs.settle(&run_id, seq, accepted))
+                    .await;
+            }
+            answered
         }
-        Err(failure) => {
-            metrics.failed(&failure);
-            let message = failure.to_string();
-            if shared.task_failures.is_new(&execution.run_id, &message) {
-                tracing::error!(
-                    workflow_id = %execution.workflow_id,
-                    run_id = %execution.run_id,
-                    attempt = task.attempt,
-                    error = %message,
-                    "workflow task failed; it is retried after each task timeout until the code is fixed"
-                );
-            }
-            // As Temporal's core does: the failure is reported once, on the first attempt,
-            // with its message and cause; later attempts are left to time out. Reporting each
-            // one would have the server retry at once, in a loop as fast as the worker fails.
-            if task.attempt <= 1 {
-                respond_failed(shared, &task, &failure, deadline).await
-            } else {
-                tracing::debug!(
-                    attempt = task.attempt,
-                    "not reporting the failure of a retried workflow task; it will time out"
-                );
-                Ok(())
-            }
+        Ok(TaskOutcome::Failed(failure)) => {
+            task_failed(shared, &task, execution, &metrics, failure, deadline).await
+        }
+        Ok(TaskOutcome::NeedsFullHistory(_)) => Err(tonic::Status::internal(
+            "the full history still did not start at event 1",
+        )),
+        Err(gone) => {
+            // Left to time out: the server retries it, on the normal queue.
+            tracing::error!(error = %gone, "workflow task not processed");
+            Ok(())
         }
     }
+}
+
+/// Reports a failed task, as Temporal's core does: once, on the first attempt, with its
+/// message and cause; later attempts are left to time out. Reporting each one would have the
+/// server retry at once, in a loop as fast as the worker fails.
+async fn task_failed(
+    shared: &Arc<Shared>,
+    task: &PollWorkflowTaskQueueResponse,
+    execution: &WorkflowExecution,
+    metrics: &crate::telemetry::WorkflowTaskMetrics<'_>,
+    failure: TaskFailure,
+    deadline: Instant,
+) -> Result<(), tonic::Status> {
+    metrics.failed(&failure);
+    let message = failure.to_string();
+    if shared.task_failures.is_new(&execution.run_id, &message) {
+        tracing::error!(
+            workflow_id = %execution.workflow_id,
+            run_id = %execution.run_id,
+            attempt = task.attempt,
+            error = %message,
+            "workflow task failed; it is retried after each task timeout until the code is fixed"
+        );
+    }
+    if task.attempt <= 1 {
+        respond_failed(shared, task, &failure, deadline).await
+    } else {
+        tracing::debug!(
+            attempt = task.attempt,
+            "not reporting the failure of a retried workflow task; it will time out"
+        );
+        Ok(())
+    }
+}
+
+/// Answers a legacy query: from the cached run when it is current, else by replaying the
+/// history (fetched whole first when the task carries only a sticky part of it).
+async fn legacy_query(
+    shared: &Arc<Shared>,
+    task: &PollWorkflowTaskQueueResponse,
+    execution: &WorkflowExecution,
+    events: Vec<HistoryEvent>,
+    factory: Arc<dyn WorkflowFactory>,
+    context: RunContext,
+    query: WorkflowQuery,
+) -> Result<Result<Vec<Payload>, QueryFailure>, tonic::Status> {
+    let args = payload::from_payloads(query.query_args);
+    let run_id = execution.run_id.clone();
+    let previous_started = task.previous_started_event_id;
+    let name = query.query_type;
+    let job_factory = factory.clone();
+    let (job_name, job_args) = (name.clone(), args.clone());
+    let cached = shared
+        .runs
+        .run(move |runs| {
+            let answer = runs.query(
+                &run_id,
+                previous_started,
+                &events,
+                job_factory.as_ref(),
+                &job_name,
+                job_args,
+            );
+            (answer, events)
+        })
+        .await;
+    let mut events = match cached {
+        Ok((Some(answer), _)) => return Ok(answer),
+        Ok((None, events)) => events,
+        Err(gone) => {
+            return Ok(Err(QueryFailure::Replay(TaskFailure::bad_history(
+                gone.to_string(),
+            ))))
+        }
+    };
+    if events.first().map(|e| e.event_id) != Some(1) {
+        let deadline = Instant::now() + DEFAULT_TASK_TIMEOUT;
+        events = fetch_full_history(shared, execution, deadline).await?;
+    }
+    Ok(answer_query(
+        factory.as_ref(),
+        &events,
+        context,
+        &name,
+        args,
+    ))
 }
 
 /// Retry until `deadline`.
@@ -204,7 +321,7 @@ fn until(deadline: Instant) -> CallOptions {
 const DEFAULT_TASK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The run's workflow task timeout, as its first event says.
-fn task_timeout(events: &[HistoryEvent]) -> Duration {
+pub(super) fn task_timeout(events: &[HistoryEvent]) -> Duration {
     events
         .first()
         .and_then(|event| match &event.attributes {
@@ -218,43 +335,8 @@ fn task_timeout(events: &[HistoryEvent]) -> Duration {
         .unwrap_or(DEFAULT_TASK_TIMEOUT)
 }
 
-/// Runs the task's history and answers the queries that came with it, from the state the task
-/// leaves.
-fn process_task(
-    factory: &dyn WorkflowFactory,
-    events: &[HistoryEvent],
-    context: RunContext,
-    queries: HashMap<String, WorkflowQuery>,
-    local_outcomes: HashMap<u32, crate::workflow::LocalActivityOutcome>,
-) -> Result<(TaskCompletion, HashMap<String, WorkflowQueryResult>), TaskFailure> {
-    if !queries.is_empty() {
-        tracing::debug!(
-            count = queries.len(),
-            "answering queries that came with the workflow task"
-        );
-    }
-    let mut run = WorkflowRun::new(events, context)?;
-    run.set_local_outcomes(local_outcomes);
-    let completion = run
-        .process(factory, events)?
-        .ok_or_else(|| TaskFailure::bad_history("history has no workflow task to answer"))?;
-    let results = queries
-        .into_iter()
-        .map(|(id, query)| {
-            let answer = run
-                .query(
-                    factory,
-                    &query.query_type,
-                    payload::from_payloads(query.query_args),
-                )
-                .map_err(QueryFailure::from);
-            (id, query_result(&query.query_type, answer))
-        })
-        .collect();
-    Ok((completion, results))
-}
-
-fn query_result(
+/// A query's answer as the server takes it.
+pub(super) fn query_result(
     query_type: &str,
     answer: Result<Vec<Payload>, QueryFailure>,
 ) -> WorkflowQueryResult {
@@ -311,6 +393,7 @@ async fn respond_completed(
     task: &PollWorkflowTaskQueueResponse,
     completion: TaskCompletion,
     query_results: HashMap<String, WorkflowQueryResult>,
+    sticky: Option<&StickyQueue>,
     deadline: Instant,
 ) -> Result<(), tonic::Status> {
     let sdk_metadata = completion
@@ -321,7 +404,6 @@ async fn respond_completed(
             sdk_version: crate::telemetry::SDK_VERSION.to_string(),
             ..Default::default()
         });
-    let force_create_new_workflow_task = completion.force_new_task;
     let mut commands = completion.commands;
     let eager_permits = request_eager_activities(shared, &mut commands);
     let request = RespondWorkflowTaskCompletedRequest {
@@ -331,7 +413,9 @@ async fn respond_completed(
         namespace: shared.connection.namespace().to_string(),
         query_results,
         sdk_metadata,
-        force_create_new_workflow_task,
+        force_create_new_workflow_task: completion.force_new_task,
+        // Where the server sends the run's next task while this worker keeps it cached.
+        sticky_attributes: sticky.map(StickyQueue::attributes),
         ..Default::default()
     };
     let response = shared
@@ -415,33 +499,75 @@ async fn respond_failed(
     Ok(())
 }
 
-/// The task's history, with every further page fetched.
+/// The task's history, with every further page fetched. A sticky task's partial history that
+/// comes in pages is replaced by the whole history from event 1: resuming takes one page.
 async fn fetch_history(
     shared: &Shared,
     task: &mut PollWorkflowTaskQueueResponse,
     execution: &WorkflowExecution,
     deadline: Instant,
 ) -> Result<Vec<HistoryEvent>, tonic::Status> {
-    let mut events = task.history.take().map(|h| h.events).unwrap_or_default();
-    let mut token = std::mem::take(&mut task.next_page_token);
+    let events = task.history.take().map(|h| h.events).unwrap_or_default();
+    shared.sticky_metrics.history_events(events.len());
+    let token = std::mem::take(&mut task.next_page_token);
+    if token.is_empty() {
+        return Ok(events);
+    }
+    if events.first().map(|e| e.event_id) != Some(1) {
+        return fetch_full_history(shared, execution, deadline).await;
+    }
+    fetch_pages(shared, execution, events, token, deadline).await
+}
+
+/// The run's whole history, from event 1.
+pub(super) async fn fetch_full_history(
+    shared: &Shared,
+    execution: &WorkflowExecution,
+    deadline: Instant,
+) -> Result<Vec<HistoryEvent>, tonic::Status> {
+    let first = get_history_page(shared, execution, Vec::new(), deadline).await?;
+    let events = first.history.map(|h| h.events).unwrap_or_default();
+    fetch_pages(shared, execution, events, first.next_page_token, deadline).await
+}
+
+/// `events`, followed by the pages from `token` on.
+async fn fetch_pages(
+    shared: &Shared,
+    execution: &WorkflowExecution,
+    mut events: Vec<HistoryEvent>,
+    mut token: Vec<u8>,
+    deadline: Instant,
+) -> Result<Vec<HistoryEvent>, tonic::Status> {
     while !token.is_empty() {
-        let request = GetWorkflowExecutionHistoryRequest {
-            namespace: shared.connection.namespace().to_string(),
-            execution: Some(execution.clone()),
-            next_page_token: token,
-            ..Default::default()
-        };
-        let page = shared
-            .connection
-            .unary_with(
-                "GetWorkflowExecutionHistory",
-                until(deadline),
-                request,
-                |mut svc, request| async move { svc.get_workflow_execution_history(request).await },
-            )
-            .await?;
+        let page = get_history_page(shared, execution, token, deadline).await?;
         events.extend(page.history.map(|h| h.events).unwrap_or_default());
         token = page.next_page_token;
     }
     Ok(events)
+}
+
+async fn get_history_page(
+    shared: &Shared,
+    execution: &WorkflowExecution,
+    next_page_token: Vec<u8>,
+    deadline: Instant,
+) -> Result<GetWorkflowExecutionHistoryResponse, tonic::Status> {
+    let request = GetWorkflowExecutionHistoryRequest {
+        namespace: shared.connection.namespace().to_string(),
+        execution: Some(execution.clone()),
+        next_page_token,
+        ..Default::default()
+    };
+    let page = shared
+        .connection
+        .unary_with(
+            "GetWorkflowExecutionHistory",
+            until(deadline),
+            request,
+            |mut svc, request| async move { svc.get_workflow_execution_history(request).await },
+        )
+        .await?;
+    let events = page.history.as_ref().map_or(0, |h| h.events.len());
+    shared.sticky_metrics.history_events(events);
+    Ok(page)
 }

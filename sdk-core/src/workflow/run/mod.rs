@@ -161,12 +161,45 @@ impl WorkflowRun {
     ) -> Result<Option<TaskCompletion>, TaskFailure> {
         // Events after the last completed workflow task are new to the workflow: what they do
         // is seen for the first time (and logged) now.
+        // Event 0 is WorkflowExecutionStarted, read in `new`.
+        self.walk(factory, events, 1)
+    }
+
+    /// Continues a run that answered a workflow task with the events that followed that task
+    /// (a sticky task's history): `events` starts with the task's `WorkflowTaskCompleted`,
+    /// whose command events are matched against the commands the run sent, and goes on to the
+    /// next task to answer. The caller checks that the event ids continue from the run's last
+    /// `WorkflowTaskStarted`.
+    pub fn resume(
+        &mut self,
+        factory: &dyn WorkflowFactory,
+        events: &[HistoryEvent],
+    ) -> Result<Option<TaskCompletion>, TaskFailure> {
+        let completed = events
+            .first()
+            .filter(|e| e.event_type == EventType::WorkflowTaskCompleted as i32)
+            .ok_or_else(|| {
+                TaskFailure::bad_history("a resumed history must start with WorkflowTaskCompleted")
+            })?;
+        let flags = check_sdk_flags(completed)?;
+        self.state.borrow_mut().clock.flags.extend(flags);
+        let next = self.match_completed_task(events, 0)?;
+        self.walk(factory, events, next)
+    }
+
+    /// Walks `events` from index `from`; see [`process`](Self::process).
+    fn walk(
+        &mut self,
+        factory: &dyn WorkflowFactory,
+        events: &[HistoryEvent],
+        from: usize,
+    ) -> Result<Option<TaskCompletion>, TaskFailure> {
         let completed = EventType::WorkflowTaskCompleted as i32;
         let new_from = events
             .iter()
             .rposition(|e| e.event_type == completed)
             .map_or(0, |last| last + 1);
-        let mut i = 1; // event 0 is WorkflowExecutionStarted, read in `new`
+        let mut i = from;
         while i < events.len() {
             let event = &events[i];
             let kind = EventType::try_from(event.event_type).unwrap_or(EventType::Unspecified);
@@ -174,9 +207,7 @@ impl WorkflowRun {
                 let next = events.get(i + 1).map(|e| e.event_type);
                 if next == Some(EventType::WorkflowTaskCompleted as i32) {
                     let flags = check_sdk_flags(&events[i + 1])?;
-                    let commands = &events[i + 2..];
-                    let commands =
-                        &commands[..commands.iter().take_while(|e| is_command_event(e)).count()];
+                    let commands = command_events(events, i + 1);
                     {
                         let mut state = self.state.borrow_mut();
                         state.clock.flags.extend(flags);
@@ -192,13 +223,7 @@ impl WorkflowRun {
                         state.local_activities.recorded = recorded_in_task(commands);
                     }
                     self.activate(factory, event, true)?;
-                    self.task_completed_before = true;
-                    let mut skipped_patch = false;
-                    for command_event in commands {
-                        skipped_patch = self.match_command_event(command_event, skipped_patch)?;
-                    }
-                    i += 2 + commands.len();
-                    self.check_all_matched(events.get(i).or(events.last()))?;
+                    i = self.match_completed_task(events, i + 1)?;
                     continue;
                 }
                 if next.is_none() {
@@ -236,6 +261,24 @@ impl WorkflowRun {
             i += 1;
         }
         Ok(None)
+    }
+
+    /// Matches the command events after the `WorkflowTaskCompleted` at `events[at]` with the
+    /// commands the code issued in that task; returns the index of the event after them.
+    fn match_completed_task(
+        &mut self,
+        events: &[HistoryEvent],
+        at: usize,
+    ) -> Result<usize, TaskFailure> {
+        self.task_completed_before = true;
+        let commands = command_events(events, at);
+        let mut skipped_patch = false;
+        for command_event in commands {
+            skipped_patch = self.match_command_event(command_event, skipped_patch)?;
+        }
+        let next = at + 1 + commands.len();
+        self.check_all_matched(events.get(next).or(events.last()))?;
+        Ok(next)
     }
 
     /// Runs the workflow code for one workflow task.
@@ -308,6 +351,12 @@ impl WorkflowRun {
             self.unpolled = Some(instance.future);
         }
     }
+}
+
+/// The command events that follow the `WorkflowTaskCompleted` at `events[completed]`.
+fn command_events(events: &[HistoryEvent], completed: usize) -> &[HistoryEvent] {
+    let after = events.get(completed + 1..).unwrap_or_default();
+    &after[..after.iter().take_while(|e| is_command_event(e)).count()]
 }
 
 /// The SDK flags a `WorkflowTaskCompleted` records, all of which must be known.

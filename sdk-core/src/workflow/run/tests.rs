@@ -319,3 +319,76 @@ mod signal_logs {
         assert_eq!(warnings(&history), 0);
     }
 }
+
+/// Two timers in sequence.
+fn two_timers(run: RunHandle) -> LocalBoxFuture<'static, WorkflowExit> {
+    async move {
+        run.start_timer(Duration::from_secs(1)).await;
+        run.start_timer(Duration::from_secs(1)).await;
+        WorkflowExit::Completed(vec![])
+    }
+    .boxed_local()
+}
+
+mod resume {
+    use super::*;
+
+    /// The second task's full history: the first task started timer 1, which fired.
+    fn second_task() -> History {
+        task()
+            .timer_started("1", Duration::from_secs(1))
+            .timer_fired("1")
+            .next_task()
+    }
+
+    /// A run that answered the first task (events 1-3), as a cached run is.
+    fn after_first_task() -> WorkflowRun {
+        let first = HistoryBuilder::new("Workflow").next_task();
+        let mut run = WorkflowRun::new(first.events(), context()).unwrap();
+        let completion = run.process(&Factory(two_timers), first.events()).unwrap();
+        assert_eq!(
+            command_types(&completion.unwrap()),
+            [CommandType::StartTimer]
+        );
+        run
+    }
+
+    #[test]
+    fn a_resumed_run_answers_as_a_full_replay_does() {
+        let full = second_task();
+        let replayed = process(&full, two_timers).unwrap().unwrap();
+        let mut run = after_first_task();
+        // What a sticky task carries: the events after the first task's WorkflowTaskStarted.
+        let resumed = run
+            .resume(&Factory(two_timers), &full.events()[3..])
+            .unwrap()
+            .unwrap();
+        assert_eq!(command_types(&resumed), command_types(&replayed));
+        assert_eq!(command_types(&resumed), [CommandType::StartTimer]);
+        assert!(!resumed.first_task);
+    }
+
+    #[test]
+    fn new_events_that_contradict_the_sent_commands_are_nondeterminism() {
+        // The history says the first task scheduled an activity, the run sent a timer.
+        let full = task()
+            .activity_scheduled("1", "Other")
+            .activity_completed("1", vec![])
+            .next_task();
+        let failure = after_first_task()
+            .resume(&Factory(two_timers), &full.events()[3..])
+            .unwrap_err();
+        assert!(
+            matches!(failure.kind, TaskFailureKind::Nondeterminism(_)),
+            "{failure}"
+        );
+    }
+
+    #[test]
+    fn a_history_not_starting_with_the_task_completion_is_refused() {
+        let full = second_task();
+        let message =
+            bad_history(after_first_task().resume(&Factory(two_timers), &full.events()[4..]));
+        assert!(message.contains("WorkflowTaskCompleted"), "{message}");
+    }
+}
