@@ -171,3 +171,44 @@ pub fn signal(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn query(args: TokenStream, item: TokenStream) -> TokenStream {
     workflow::expand_handler(handler::Kind::Query, args.into(), item.into()).into()
 }
+
+/// Marks an update handler of a `#[workflow]` impl block.
+///
+/// ```no_run
+/// # use chronicle::prelude::*;
+/// # #[derive(Default)] struct InvoiceWorkflow { due: f64, paid: bool }
+/// # #[workflow] impl InvoiceWorkflow {
+/// # #[run] async fn run(_ctx: WorkflowContext<Self>) -> WorkflowResult<()> { Ok(()) }
+/// #[update(validator = validate_discount)]
+/// async fn apply_discount(ctx: WorkflowContext<Self>, percent: u32) -> WorkflowResult<f64> {
+///     Ok(ctx.update(|s| {
+///         s.due *= 1.0 - f64::from(percent) / 100.0;
+///         s.due
+///     }))
+/// }
+///
+/// fn validate_discount(&self, percent: &u32) -> Result<(), String> {
+///     match (*percent, self.paid) {
+///         (_, true) => Err("the invoice is paid".to_string()),
+///         (0..=50, false) => Ok(()),
+///         (_, false) => Err(format!("{percent}% is outside 0..=50")),
+///     }
+/// }
+/// # }
+/// ```
+///
+/// An update handler is an `async fn` taking `ctx: WorkflowContext<Self>` and the update's
+/// arguments (owned serde types, one payload each), returning `WorkflowResult<T>`. It runs as
+/// a task of its own next to the run function, and may run activities, timers and children
+/// and wait on the state. Its error fails the update (the caller gets it), not the workflow.
+///
+/// `validator = method` names a synchronous method `fn(&self, &A, ..) -> Result<(), E>`
+/// (`E: Display`) that runs before the update is accepted, never on replay; its error rejects
+/// the update, which then leaves no trace in history. Clients call it with
+/// `handle.update(MyWorkflow::apply_discount, 10).await`.
+///
+/// `#[update(name = "wire_name")]` sets the update name on the wire (default: the method name).
+#[proc_macro_attribute]
+pub fn update(args: TokenStream, item: TokenStream) -> TokenStream {
+    workflow::expand_handler(handler::Kind::Update, args.into(), item.into()).into()
+}

@@ -132,6 +132,7 @@ async fn answer_task(
             &events,
             context,
             std::mem::take(&mut task.queries),
+            std::mem::take(&mut task.messages),
         ),
     };
     match outcome {
@@ -198,6 +199,7 @@ fn process_task(
     events: &[HistoryEvent],
     context: RunContext,
     queries: HashMap<String, WorkflowQuery>,
+    messages: Vec<crate::proto::protocol::Message>,
 ) -> Result<(TaskCompletion, HashMap<String, WorkflowQueryResult>), TaskFailure> {
     if !queries.is_empty() {
         tracing::debug!(
@@ -206,6 +208,8 @@ fn process_task(
         );
     }
     let mut run = WorkflowRun::new(events, context)?;
+    // Update requests, answered in this task.
+    run.set_messages(messages);
     let completion = run
         .process(factory, events)?
         .ok_or_else(|| TaskFailure::bad_history("history has no workflow task to answer"))?;
@@ -301,6 +305,7 @@ async fn respond_completed(
         namespace: shared.connection.namespace().to_string(),
         query_results,
         sdk_metadata,
+        messages: completion.messages,
         ..Default::default()
     };
     let response = shared

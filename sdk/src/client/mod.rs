@@ -27,12 +27,14 @@ mod error;
 mod handle;
 mod messages;
 mod start;
+mod update;
 
 pub use activity_completion::{AsyncActivityHandle, AsyncActivityId};
 pub use describe::{ActivityState, PendingActivity, WorkflowDescription, WorkflowStatus};
 pub use error::{ClientError, WorkflowExecutionError};
 pub use handle::{Untyped, WorkflowHandle};
 pub use start::{IdConflictPolicy, IdReusePolicy, StartWorkflow};
+pub use update::{UpdateError, UpdateHandle, UpdateOptions, UpdateStage};
 
 use crate::definition::{RunFn, WorkflowDefinition};
 use chronicle_core::payload::Payload;

@@ -27,6 +27,7 @@ mod activity;
 mod children;
 mod continue_as_new;
 mod external;
+mod handlers;
 mod log;
 mod waiting;
 
@@ -35,6 +36,7 @@ pub use activity::{ActivityCall, ActivityFuture};
 pub use children::{ChildKind, ChildResult, ChildStart, ChildWorkflow, ChildWorkflowCall};
 pub use continue_as_new::ContinueAsNewOptions;
 pub use external::{ExternalOperation, ExternalWorkflow};
+pub use handlers::HandlersFinished;
 pub use log::{WorkflowLogger, WORKFLOW_LOG_TARGET};
 pub use waiting::{CancelRequested, NonCancellable, Timer, WaitUntil, WaitUntilTimeout};
 

@@ -21,6 +21,7 @@ pub mod external;
 pub mod patch;
 pub mod side_effect;
 pub mod timer;
+pub mod update;
 pub mod upsert;
 
 use super::error::TaskFailure;
@@ -178,5 +179,6 @@ machines! {
     ChangeVersion(change_versions: patch::ChangeVersionMachine),
     SideEffect(side_effects: side_effect::SideEffectMachine),
     Upsert(upserts: upsert::UpsertMachine),
+    Update(updates: update::UpdateMachine),
     Completion(completions: completion::CompletionMachine),
 }

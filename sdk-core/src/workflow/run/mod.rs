@@ -14,6 +14,7 @@ mod queries;
 mod routing;
 #[cfg(test)]
 mod tests;
+mod updates;
 
 pub use queries::{answer_query, QueryFailure, METADATA_QUERY, STACK_TRACE_QUERY};
 
@@ -24,7 +25,7 @@ use super::handle::RunHandle;
 use super::info::WorkflowInfo;
 use super::machines::completion::CompletionMachine;
 use super::machines::side_effect::recorded_side_effect;
-use super::options::ActivityOptions;
+use super::options::{ActivityOptions, WorkflowExit};
 use super::state::{Rng, RunState};
 use crate::history::events::{event_type_name, is_command_event, patch_marker};
 use crate::payload::{self, Payload};
@@ -67,6 +68,9 @@ pub struct TaskCompletion {
     pub first_task: bool,
     /// Whether the workflow function has returned.
     pub finished: bool,
+    /// Protocol messages for the server (update acceptances, rejections, responses); the
+    /// `ProtocolMessage` commands among `commands` name them.
+    pub messages: Vec<crate::proto::protocol::Message>,
 }
 
 /// One workflow run being driven through its history.
@@ -82,6 +86,8 @@ pub struct WorkflowRun {
     finished: bool,
     /// Whether any workflow task of this run completed before the one being answered.
     task_completed_before: bool,
+    /// The protocol messages of the task being answered (update requests).
+    messages: Vec<crate::proto::protocol::Message>,
 }
 
 impl fmt::Debug for WorkflowRun {
@@ -139,6 +145,7 @@ impl WorkflowRun {
             executor: None,
             finished: false,
             task_completed_before: false,
+            messages: Vec::new(),
         })
     }
 
@@ -180,6 +187,7 @@ impl WorkflowRun {
                         versioning.side_effects_in_history =
                             commands.iter().filter_map(recorded_side_effect).collect();
                     }
+                    self.deliver_accepted(factory, commands)?;
                     self.activate(factory, event, true)?;
                     self.task_completed_before = true;
                     let mut skipped_patch = false;
@@ -200,12 +208,15 @@ impl WorkflowRun {
                         versioning.patches_in_history.clear();
                         versioning.side_effects_in_history.clear();
                     }
+                    self.state.borrow_mut().clock.replaying = false;
+                    self.deliver_messages(factory)?;
                     self.activate(factory, event, false)?;
                     let commands = self.state.borrow().commands.unsent();
                     return Ok(Some(TaskCompletion {
                         commands,
                         first_task: !self.task_completed_before,
                         finished: self.finished,
+                        messages: self.outgoing_messages(),
                     }));
                 }
                 // A failed or timed-out attempt: its events reach the code at the next one.
@@ -249,12 +260,25 @@ impl WorkflowRun {
         let Some(executor) = self.executor.as_mut() else {
             return Ok(());
         };
-        match executor.run_until_blocked() {
+        let state = self.state.clone();
+        let mut spawned = move || std::mem::take(&mut state.borrow_mut().handlers.spawned);
+        let progress = executor.run_until_blocked(&mut spawned);
+        // An async signal handler's error ends the run as the workflow function's would.
+        let handler_failure = self.state.borrow_mut().handlers.failure.take();
+        let progress = match (progress, handler_failure) {
+            (Ok(Progress::Blocked), Some(failure)) => {
+                Ok(Progress::Finished(WorkflowExit::Failed(failure)))
+            }
+            (progress, _) => progress,
+        };
+        match progress {
             Ok(Progress::Blocked) => Ok(()),
             Ok(Progress::Finished(result)) => {
+                self.warn_unfinished_handlers(&result);
                 self.finished = true;
                 self.executor = None;
                 let mut state = self.state.borrow_mut();
+                state.handlers.spawned.clear();
                 state.commands.issue(CompletionMachine::new(result));
                 Ok(())
             }

@@ -8,9 +8,11 @@
 //! it needs.
 
 mod commands;
+mod handlers;
 mod parts;
 
 pub(crate) use commands::Commands;
+pub(crate) use handlers::Handlers;
 pub(crate) use parts::{Cancellation, Clock, Rng, Versioning, Wakers};
 
 use super::info::WorkflowInfo;
@@ -36,6 +38,8 @@ pub(crate) struct RunState {
     pub change_waiters: Wakers,
     /// Set while a query handler runs: commands are refused then.
     pub in_query: Option<String>,
+    /// Update and async signal handlers running as tasks of their own.
+    pub handlers: Handlers,
 }
 
 impl RunState {
@@ -55,6 +59,7 @@ impl RunState {
             rng,
             change_waiters: Wakers::default(),
             in_query: None,
+            handlers: Handlers::default(),
         }
     }
 
