@@ -318,3 +318,88 @@ async fn the_temporal_cli_calls_an_update_by_name() {
     assert_eq!(handle.result().await.unwrap(), 3);
     worker.stop().await;
 }
+
+/// The invoice example's `apply_discount`, called with the CLI exactly as its docs say.
+#[tokio::test]
+async fn the_invoice_takes_a_discount_from_the_cli_and_refuses_bad_ones() {
+    use examples::invoice::{worker as invoice_worker, Invoice, InvoiceWorkflow, Payment};
+    let client = client().await;
+    let queue = unique_task_queue(examples::invoice::TASK_QUEUE);
+    let worker =
+        RunningWorker::spawn(invoice_worker(&client).configure(|o| o.task_queue = queue.clone()));
+    let workflow_id = unique_id("invoice-discount");
+    let invoice = Invoice {
+        id: workflow_id.clone(),
+        customer_email: "ap@customer.example".to_string(),
+        amount_cents: 12_000,
+        reminder_interval_secs: Some(3600),
+    };
+    let handle = client
+        .start(InvoiceWorkflow::run, invoice, workflow_id.clone(), &queue)
+        .await
+        .unwrap();
+    let address = server().await.address.clone();
+    let cli = |input: &str| {
+        let (address, workflow_id, input) =
+            (address.clone(), workflow_id.clone(), input.to_string());
+        async move {
+            let output = tokio::process::Command::new("temporal")
+                .args(["workflow", "update", "execute", "--address", &address])
+                .args(["--workflow-id", &workflow_id, "--name", "apply_discount"])
+                .args(["--input", &input])
+                .output()
+                .await
+                .expect("the temporal CLI runs");
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            (output.status.success(), text)
+        }
+    };
+    let (ok, text) = cli("10").await;
+    assert!(ok && text.contains("10800"), "{text}");
+    let (ok, text) = cli("51").await;
+    assert!(
+        !ok && text.contains("a discount is 0 to 50 percent, not 51"),
+        "{text}"
+    );
+    let (ok, text) = cli("-1").await;
+    assert!(!ok && text.contains("not -1"), "{text}");
+    // Typed, from Rust: 50 % of the 108.00 left.
+    assert_eq!(
+        handle
+            .update(InvoiceWorkflow::apply_discount, 50.0)
+            .await
+            .unwrap(),
+        5_400
+    );
+    handle
+        .signal(
+            InvoiceWorkflow::payment_received,
+            Payment {
+                amount_cents: 1_000,
+                reference: "PAY-1".to_string(),
+            },
+        )
+        .await
+        .unwrap();
+    let (ok, text) = cli("5").await;
+    assert!(
+        !ok && text.contains("a payment was received already"),
+        "{text}"
+    );
+    handle
+        .signal(
+            InvoiceWorkflow::payment_received,
+            Payment {
+                amount_cents: 4_400,
+                reference: "PAY-2".to_string(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(handle.result().await.unwrap().paid_cents, 5_400);
+    worker.stop().await;
+}

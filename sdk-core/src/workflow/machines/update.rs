@@ -323,7 +323,10 @@ mod tests {
         let live = request("u1");
         assert_eq!(live.name(), "apply_discount");
         assert_eq!(live.sequencing_event_id, 3);
-        assert_eq!(payload::decode::<i32>(&live.args()[0], "the argument").unwrap(), 10);
+        assert_eq!(
+            payload::decode::<i32>(&live.args()[0], "the argument").unwrap(),
+            10
+        );
         let replayed = UpdateRequest::from_accepted_event(&accepted("u1"), |_| None).unwrap();
         assert_eq!(replayed.update_id, "u1");
         assert_eq!(replayed.message_id, "u1/request");
