@@ -403,3 +403,44 @@ async fn the_invoice_takes_a_discount_from_the_cli_and_refuses_bad_ones() {
     assert_eq!(handle.result().await.unwrap().paid_cents, 5_400);
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn update_with_start_starts_the_workflow_once_and_updates_it_each_time() {
+    let client = client().await;
+    let queue = unique_task_queue("update-with-start");
+    let worker = RunningWorker::spawn(worker(&client, &queue));
+    let id = unique_id("update-with-start");
+    let (handle, first) = client
+        .start(Counter::run, (), &id, &queue)
+        .with_update(Counter::add, 3, UpdateOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(first.result().await.unwrap(), 3);
+    // The workflow runs: this start uses it (the default conflict policy here).
+    let (again, second) = client
+        .start(Counter::run, (), &id, &queue)
+        .with_update(
+            Counter::add,
+            4,
+            UpdateOptions::new().wait_for(UpdateStage::Completed),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.result().await.unwrap(), 7);
+    assert_eq!(again.run_id(), handle.run_id());
+    // A rejected update-with-start still started the workflow, which goes on.
+    let rejected = client
+        .start(Counter::run, (), &id, &queue)
+        .with_update(Counter::add, -5, UpdateOptions::new())
+        .await;
+    let error = match rejected {
+        Ok((_, update)) => update.result().await.unwrap_err(),
+        Err(error) => error,
+    };
+    assert!(error.to_string().contains("cannot add -5"), "{error}");
+    handle.signal(Counter::finish, ()).await.unwrap();
+    assert_eq!(handle.result().await.unwrap(), 7);
+    let history = history(&handle).await;
+    assert_eq!(count(&history, EventType::WorkflowExecutionStarted), 1);
+    worker.stop().await;
+}

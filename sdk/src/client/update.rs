@@ -81,7 +81,7 @@ pub enum UpdateStage {
 }
 
 impl UpdateStage {
-    fn to_proto(self) -> Stage {
+    pub(super) fn to_proto(self) -> Stage {
         match self {
             UpdateStage::Accepted => Stage::Accepted,
             UpdateStage::Completed => Stage::Completed,
@@ -122,13 +122,13 @@ impl UpdateOptions {
 /// An update sent to a workflow, identified by its id; [`result`](Self::result) waits for its
 /// outcome.
 pub struct UpdateHandle<T> {
-    conn: Connection,
-    execution: WorkflowExecution,
-    update_id: String,
-    name: String,
+    pub(super) conn: Connection,
+    pub(super) execution: WorkflowExecution,
+    pub(super) update_id: String,
+    pub(super) name: String,
     /// The outcome, when the start already waited for it.
-    known: Option<Outcome>,
-    _result: PhantomData<fn() -> T>,
+    pub(super) known: Option<Outcome>,
+    pub(super) _result: PhantomData<fn() -> T>,
 }
 
 impl<T> std::fmt::Debug for UpdateHandle<T> {
