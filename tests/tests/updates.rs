@@ -444,3 +444,82 @@ async fn update_with_start_starts_the_workflow_once_and_updates_it_each_time() {
     assert_eq!(count(&history, EventType::WorkflowExecutionStarted), 1);
     worker.stop().await;
 }
+
+/// Continues as new after its first update; counts the updates each run took.
+#[derive(Default)]
+struct Relay {
+    generation: u32,
+    count: u32,
+    done: bool,
+}
+
+#[workflow]
+impl Relay {
+    #[run]
+    async fn run(ctx: WorkflowContext<Self>, generation: u32) -> WorkflowResult<u32> {
+        ctx.update(|s| s.generation = generation);
+        if generation == 0 {
+            ctx.wait_until(|s| s.count >= 1).await?;
+            // The handlers of accepted updates finish first; updates not yet delivered go to
+            // the next run.
+            ctx.wait_until_handlers_finished().await;
+            return Err(ctx.continue_as_new(Relay::run, 1));
+        }
+        ctx.wait_until(|s| s.done).await?;
+        Ok(ctx.state(|s| s.count))
+    }
+
+    /// Counts the update; returns the generation of the run that took it.
+    #[update(validator = slow_check)]
+    async fn hit(ctx: WorkflowContext<Self>) -> WorkflowResult<u32> {
+        Ok(ctx.update(|s| {
+            s.count += 1;
+            s.generation
+        }))
+    }
+
+    /// Slows the first run's workflow task down, so that updates arrive while it is in flight.
+    fn slow_check(&self) -> Result<(), String> {
+        if self.generation == 0 {
+            #[nondeterministic(reason = "test only: a slow task, whatever it decides")]
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        Ok(())
+    }
+
+    #[signal]
+    fn finish(&mut self) {
+        self.done = true;
+    }
+}
+
+#[tokio::test]
+async fn updates_in_flight_at_continue_as_new_reach_the_next_run() {
+    let client = client().await;
+    let queue = unique_task_queue("update-can");
+    let worker = RunningWorker::spawn(Worker::new(&client, &queue).register_workflow::<Relay>());
+    let handle = client
+        .start(Relay::run, 0, unique_id("update-can"), &queue)
+        .await
+        .unwrap();
+    // The first makes the run continue as new; the others are meant to arrive while its task
+    // is in flight (the validator makes it slow), though the test holds whenever they arrive.
+    let first = handle.update(Relay::hit, ());
+    let others = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        futures::future::join_all((0..5).map(|_| handle.update(Relay::hit, ()))).await
+    };
+    let (first, others) = futures::join!(first, others);
+    let generations: Vec<u32> = std::iter::once(first)
+        .chain(others)
+        .map(|r| r.expect("every update gets a result"))
+        .collect();
+    // None is lost: each was taken by one of the runs (which one depends on when the server
+    // admitted it), and the next run counted exactly those that say so.
+    assert!(generations.contains(&0), "{generations:?}");
+    assert!(generations.iter().all(|g| *g <= 1), "{generations:?}");
+    let in_next = generations.iter().filter(|g| **g == 1).count() as u32;
+    handle.signal(Relay::finish, ()).await.unwrap();
+    assert_eq!(handle.result().await.unwrap(), in_next);
+    worker.stop().await;
+}
