@@ -9,7 +9,7 @@ use chronicle::client::{UpdateError, UpdateOptions, UpdateStage};
 use chronicle::prelude::*;
 use chronicle::Replayer;
 use chronicle_core::proto::enums::EventType;
-use chronicle_tests::{server, unique_id, unique_task_queue, wait_for};
+use chronicle_tests::{python_json, server, unique_id, unique_task_queue, wait_for};
 use common::{client, count, history, RunningWorker, WAIT};
 use std::sync::Mutex;
 
@@ -521,5 +521,31 @@ async fn updates_in_flight_at_continue_as_new_reach_the_next_run() {
     let in_next = generations.iter().filter(|g| **g == 1).count() as u32;
     handle.signal(Relay::finish, ()).await.unwrap();
     assert_eq!(handle.result().await.unwrap(), in_next);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn the_python_sdk_calls_an_update_by_name() {
+    let client = client().await;
+    let queue = unique_task_queue("update-python");
+    let worker = RunningWorker::spawn(worker(&client, &queue));
+    let workflow_id = unique_id("update-python");
+    let handle = client
+        .start(Counter::run, (), workflow_id.clone(), &queue)
+        .await
+        .unwrap();
+    let address = server().await.address.clone();
+    let out = python_json(
+        "update_client.py",
+        &[&address, &workflow_id, "add", "4", "-3", "5"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out[0]["result"], 4, "{out}");
+    let rejected = out[1]["cause"].as_str().unwrap_or_default();
+    assert!(rejected.contains("cannot add -3"), "{out}");
+    assert_eq!(out[2]["result"], 9, "{out}");
+    handle.signal(Counter::finish, ()).await.unwrap();
+    assert_eq!(handle.result().await.unwrap(), 9);
     worker.stop().await;
 }
