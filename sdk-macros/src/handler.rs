@@ -186,9 +186,10 @@ fn is_unit(ty: &Type) -> bool {
 fn context_message(kind: Kind) -> &'static str {
     match kind {
         Kind::Signal => {
-            "#[signal] handlers do not take the `WorkflowContext`: they cannot issue commands or \
-             wait; change the state through `&mut self`, and let the run function act on it \
-             (`ctx.wait_until`)"
+            "a synchronous #[signal] handler does not take the `WorkflowContext`: change the \
+             state through `&mut self`, and let the run function act on it (`ctx.wait_until`); \
+             or write `async fn`, whose handler takes `ctx: WorkflowContext<Self>` first and may \
+             run activities and wait"
         }
         Kind::Query | Kind::Update => {
             "#[query] handlers do not take the `WorkflowContext`: a query cannot issue commands \
