@@ -1,5 +1,5 @@
-//! Attribute macros for Chronicle: `#[activity]`, `#[workflow]`, and the `#[run]`, `#[signal]`
-//! and `#[query]` marks inside it.
+//! Attribute macros for Chronicle: `#[activity]`, `#[workflow]`, and the `#[run]`, `#[signal]`,
+//! `#[query]` and `#[update]` marks inside it.
 //!
 //! Use them through the `chronicle` crate (`use chronicle::prelude::*;`), never directly: the
 //! generated code refers to `::chronicle`.
@@ -139,6 +139,11 @@ pub fn run(args: TokenStream, item: TokenStream) -> TokenStream {
 /// the signal in its history, in history order, before the run function next resumes; the run
 /// function reacts with `ctx.wait_until(..)`. Clients send it with
 /// `handle.signal(MyWorkflow::payment_received, payment)`.
+///
+/// Written as `async fn name(ctx: WorkflowContext<Self>, a: A, ..)` (returning nothing or
+/// `WorkflowResult<()>`), a signal handler runs as a task of its own next to the run function
+/// and may run activities, timers and children and wait; its error fails the workflow. The
+/// run function can wait for such handlers with `ctx.wait_until_handlers_finished()`.
 ///
 /// `#[signal(name = "wire_name")]` sets the signal name on the wire (default: the method name).
 #[proc_macro_attribute]

@@ -310,22 +310,34 @@ fn updates_need_async_the_context_and_a_return_type() {
         Kind::Update,
         parse_quote!(fn discount(ctx: WorkflowContext<Self>) -> WorkflowResult<u64>),
     );
-    assert!(messages[0].starts_with("#[update] requires an `async fn`"), "{messages:?}");
+    assert!(
+        messages[0].starts_with("#[update] requires an `async fn`"),
+        "{messages:?}"
+    );
     let messages = errors(
         Kind::Update,
         parse_quote!(async fn discount(&mut self, p: u8) -> WorkflowResult<u64>),
     );
-    assert!(messages[0].contains("takes `ctx: WorkflowContext<Self>`"), "{messages:?}");
+    assert!(
+        messages[0].contains("takes `ctx: WorkflowContext<Self>`"),
+        "{messages:?}"
+    );
     let messages = errors(
         Kind::Update,
         parse_quote!(async fn discount(ctx: WorkflowContext<Self>)),
     );
-    assert!(messages[0].contains("must declare their return type"), "{messages:?}");
+    assert!(
+        messages[0].contains("must declare their return type"),
+        "{messages:?}"
+    );
     let messages = errors(
         Kind::Signal,
         parse_quote!(async fn approve(&mut self, by: String)),
     );
-    assert!(messages[0].starts_with("an async #[signal] handler takes"), "{messages:?}");
+    assert!(
+        messages[0].starts_with("an async #[signal] handler takes"),
+        "{messages:?}"
+    );
 }
 
 #[test]
@@ -336,7 +348,10 @@ fn the_validator_is_taken_out_of_the_update_arguments() {
         &mut errors,
     );
     assert!(errors.finish().is_ok());
-    assert_eq!(validator.map(|v| v.to_string()), Some("check_it".to_string()));
+    assert_eq!(
+        validator.map(|v| v.to_string()),
+        Some("check_it".to_string())
+    );
     assert_eq!(rest.to_string(), quote::quote!(name = "x").to_string());
     let mut errors = Errors::new();
     let (_, validator) =
@@ -348,5 +363,8 @@ fn the_validator_is_taken_out_of_the_update_arguments() {
         .into_iter()
         .map(|e| e.to_string())
         .collect();
-    assert!(messages[0].starts_with("write `validator = method_name`"), "{messages:?}");
+    assert!(
+        messages[0].starts_with("write `validator = method_name`"),
+        "{messages:?}"
+    );
 }

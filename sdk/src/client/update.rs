@@ -266,11 +266,13 @@ impl<W> WorkflowHandle<W> {
         &self,
         update_id: impl Into<String>,
     ) -> UpdateHandle<T> {
+        let update_id = update_id.into();
         UpdateHandle {
             conn: self.conn.clone(),
             execution: self.target_execution(),
-            update_id: update_id.into(),
-            name: String::new(),
+            // The name is not known from the id alone: errors name the update by its id.
+            name: format!("with id {update_id}"),
+            update_id,
             known: None,
             _result: PhantomData,
         }
