@@ -15,6 +15,8 @@ mod routing;
 #[cfg(test)]
 mod tests;
 mod updates;
+#[cfg(test)]
+mod updates_tests;
 
 pub use queries::{answer_query, QueryFailure, METADATA_QUERY, STACK_TRACE_QUERY};
 
