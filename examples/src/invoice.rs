@@ -190,6 +190,54 @@ impl InvoiceWorkflow {
     pub fn status(&self) -> InvoiceStatus {
         self.status.clone()
     }
+
+    /// Takes `percent` off the invoice's amount and returns the new amount due (amount less
+    /// what was paid), in cents. `temporal workflow update execute --name apply_discount
+    /// --input 10` calls it.
+    #[update(validator = validate_discount)]
+    pub async fn apply_discount(ctx: WorkflowContext<Self>, percent: f64) -> WorkflowResult<u64> {
+        Ok(ctx.update(|s| {
+            let factor = 1.0 - percent / 100.0;
+            // Rounded to the cent; the validator keeps `factor` within 0.5..=1. No payment
+            // arrived yet (the validator's rule), so all of it is due.
+            s.status.amount_cents = (s.status.amount_cents as f64 * factor).round() as u64;
+            s.status.amount_cents.saturating_sub(s.status.paid_cents)
+        }))
+    }
+
+    /// A discount is a percentage in 0..=50, and only before any payment: a payment settles
+    /// (part of) the amount as it was invoiced.
+    pub fn validate_discount(&self, percent: &f64) -> Result<(), DiscountRefused> {
+        if self.status.paid_cents > 0 || self.status.state == InvoiceState::Paid {
+            return Err(DiscountRefused::AfterPayment);
+        }
+        if !(0.0..=50.0).contains(percent) {
+            return Err(DiscountRefused::OutOfRange(*percent));
+        }
+        Ok(())
+    }
+}
+
+/// Why `apply_discount` refused a discount.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DiscountRefused {
+    /// The percentage is not within 0..=50.
+    OutOfRange(f64),
+    /// A payment arrived already.
+    AfterPayment,
+}
+
+impl std::fmt::Display for DiscountRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DiscountRefused::OutOfRange(percent) => {
+                write!(f, "a discount is 0 to 50 percent, not {percent}")
+            }
+            DiscountRefused::AfterPayment => {
+                f.write_str("a payment was received already: no more discounts")
+            }
+        }
+    }
 }
 
 /// A worker for the invoice workflow, the invoice batch and their activities.

@@ -6,8 +6,9 @@ pub use temporalio_protos::temporal::api::schedule::v1 as schedule;
 pub use temporalio_protos::temporal::api::workflowservice::v1::workflow_service_client::WorkflowServiceClient;
 pub use temporalio_protos::temporal::api::{
     command::v1 as command, common::v1 as common, enums::v1 as enums, failure::v1 as failure,
-    history::v1 as history, query::v1 as query, sdk::v1 as sdk, taskqueue::v1 as taskqueue,
-    workflow::v1 as workflow, workflowservice::v1 as workflowservice,
+    history::v1 as history, protocol::v1 as protocol, query::v1 as query, sdk::v1 as sdk,
+    taskqueue::v1 as taskqueue, update::v1 as update, workflow::v1 as workflow,
+    workflowservice::v1 as workflowservice,
 };
 
 /// Converts a `std::time::Duration` to the protobuf duration Temporal expects.

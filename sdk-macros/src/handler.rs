@@ -22,6 +22,7 @@ use syn::{FnArg, LitStr, ReturnType, Signature, Type};
 pub(crate) enum Kind {
     Signal,
     Query,
+    Update,
 }
 
 impl Kind {
@@ -29,6 +30,7 @@ impl Kind {
         match self {
             Kind::Signal => "signal",
             Kind::Query => "query",
+            Kind::Update => "update",
         }
     }
 
@@ -37,6 +39,7 @@ impl Kind {
         match self {
             Kind::Signal => "signals",
             Kind::Query => "queries",
+            Kind::Update => "updates",
         }
     }
 }
@@ -52,6 +55,10 @@ pub(crate) struct Handler {
     pub(crate) args: Vec<Type>,
     /// A query's answer type.
     pub(crate) answer: Option<Type>,
+    /// An update, or a signal written as `async fn`: it runs as a task of its own.
+    pub(crate) is_async: bool,
+    /// An update's validator method.
+    pub(crate) validator: Option<Ident>,
 }
 
 /// Checks a handler's signature, reporting every problem; `None` when any was found.
@@ -59,8 +66,12 @@ pub(crate) fn check(
     kind: Kind,
     sig: &Signature,
     wire_name: LitStr,
+    validator: Option<Ident>,
     errors: &mut Errors,
 ) -> Option<Handler> {
+    if async_handlers::is_async_handler(kind, sig) {
+        return async_handlers::check(kind, sig, wire_name, validator, errors);
+    }
     let before = errors.len();
     let attr = kind.attr();
     let why_sync = match kind {
@@ -68,7 +79,7 @@ pub(crate) fn check(
             "it changes the state at once, and the run function reacts to the change with \
              `ctx.wait_until`"
         }
-        Kind::Query => "a query answers at once from the state, it cannot wait",
+        Kind::Query | Kind::Update => "a query answers at once from the state, it cannot wait",
     };
     let shape = Shape {
         asyncness: Asyncness::Forbidden(format!(
@@ -85,7 +96,7 @@ pub(crate) fn check(
 
     let receiver_message = match kind {
         Kind::Signal => "a #[signal] handler changes the workflow's state: take `&mut self` first",
-        Kind::Query => {
+        Kind::Query | Kind::Update => {
             "a #[query] handler only reads the workflow's state and cannot change it: take \
              `&self` first"
         }
@@ -124,6 +135,7 @@ pub(crate) fn check(
     }
 
     let answer = match (kind, &sig.output) {
+        (Kind::Update, _) => None,
         (Kind::Signal, ReturnType::Default) => None,
         (Kind::Signal, ReturnType::Type(_, ty)) => {
             if !is_unit(ty) {
@@ -155,6 +167,8 @@ pub(crate) fn check(
         wire_name,
         args,
         answer,
+        is_async: false,
+        validator: None,
     })
 }
 
@@ -172,11 +186,12 @@ fn is_unit(ty: &Type) -> bool {
 fn context_message(kind: Kind) -> &'static str {
     match kind {
         Kind::Signal => {
-            "#[signal] handlers do not take the `WorkflowContext`: they cannot issue commands or \
-             wait; change the state through `&mut self`, and let the run function act on it \
-             (`ctx.wait_until`)"
+            "a synchronous #[signal] handler does not take the `WorkflowContext`: change the \
+             state through `&mut self`, and let the run function act on it (`ctx.wait_until`); \
+             or write `async fn`, whose handler takes `ctx: WorkflowContext<Self>` first and may \
+             run activities and wait"
         }
-        Kind::Query => {
+        Kind::Query | Kind::Update => {
             "#[query] handlers do not take the `WorkflowContext`: a query cannot issue commands \
              or wait; it reads the state through `&self`"
         }
@@ -220,19 +235,31 @@ pub(crate) fn check_names(handlers: &[Handler], errors: &mut Errors) {
 pub(crate) fn generate(handlers: &[Handler], rt: &Runtime) -> TokenStream {
     let signals: Vec<&Handler> = handlers.iter().filter(|h| h.kind == Kind::Signal).collect();
     let queries: Vec<&Handler> = handlers.iter().filter(|h| h.kind == Kind::Query).collect();
+    let updates: Vec<&Handler> = handlers.iter().filter(|h| h.kind == Kind::Update).collect();
+    let async_signals: Vec<&Handler> = signals.iter().copied().filter(|h| h.is_async).collect();
     let mut items = TokenStream::new();
     if !signals.is_empty() {
         items.extend(signal_items(&signals, rt));
     }
+    if !async_signals.is_empty() {
+        items.extend(async_handlers::async_signal_items(&async_signals, rt));
+    }
     if !queries.is_empty() {
         items.extend(query_items(&queries, rt));
+    }
+    if !updates.is_empty() {
+        items.extend(async_handlers::update_items(&updates, rt));
     }
     items
 }
 
 fn signal_items(signals: &[&Handler], rt: &Runtime) -> TokenStream {
     let names = signals.iter().map(|h| &h.wire_name);
-    let arms = signals.iter().map(|h| dispatch_arm(h, rt));
+    // Async handlers are started through `handle_async_signal`.
+    let arms = signals
+        .iter()
+        .filter(|h| !h.is_async)
+        .map(|h| dispatch_arm(h, rt));
     let lookup = name_lookup(signals, rt);
     let payloads = codec::local("payloads");
     quote! {
@@ -295,6 +322,7 @@ fn dispatch_arm(handler: &Handler, rt: &Runtime) -> TokenStream {
         wire_name,
         args,
         answer,
+        ..
     } = handler;
     let what = format!("{} {}", kind.attr(), wire_name.value());
     let count = args.len();
@@ -351,7 +379,7 @@ fn dispatch_arm(handler: &Handler, rt: &Runtime) -> TokenStream {
 }
 
 /// `if method == type_id_of(&Self::m) { return Some("name") } .. None`.
-fn name_lookup(handlers: &[&Handler], rt: &Runtime) -> TokenStream {
+pub(crate) fn name_lookup(handlers: &[&Handler], rt: &Runtime) -> TokenStream {
     let p = rt;
     let checks = handlers.iter().map(|h| {
         let (method, wire_name) = (&h.method, &h.wire_name);
@@ -368,5 +396,6 @@ fn name_lookup(handlers: &[&Handler], rt: &Runtime) -> TokenStream {
     }
 }
 
+pub(crate) mod async_handlers;
 #[cfg(test)]
 mod tests;

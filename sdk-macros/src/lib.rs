@@ -1,5 +1,5 @@
-//! Attribute macros for Chronicle: `#[activity]`, `#[workflow]`, and the `#[run]`, `#[signal]`
-//! and `#[query]` marks inside it.
+//! Attribute macros for Chronicle: `#[activity]`, `#[workflow]`, and the `#[run]`, `#[signal]`,
+//! `#[query]` and `#[update]` marks inside it.
 //!
 //! Use them through the `chronicle` crate (`use chronicle::prelude::*;`), never directly: the
 //! generated code refers to `::chronicle`.
@@ -140,6 +140,11 @@ pub fn run(args: TokenStream, item: TokenStream) -> TokenStream {
 /// function reacts with `ctx.wait_until(..)`. Clients send it with
 /// `handle.signal(MyWorkflow::payment_received, payment)`.
 ///
+/// Written as `async fn name(ctx: WorkflowContext<Self>, a: A, ..)` (returning nothing or
+/// `WorkflowResult<()>`), a signal handler runs as a task of its own next to the run function
+/// and may run activities, timers and children and wait; its error fails the workflow. The
+/// run function can wait for such handlers with `ctx.wait_until_handlers_finished()`.
+///
 /// `#[signal(name = "wire_name")]` sets the signal name on the wire (default: the method name).
 #[proc_macro_attribute]
 pub fn signal(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -170,4 +175,45 @@ pub fn signal(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn query(args: TokenStream, item: TokenStream) -> TokenStream {
     workflow::expand_handler(handler::Kind::Query, args.into(), item.into()).into()
+}
+
+/// Marks an update handler of a `#[workflow]` impl block.
+///
+/// ```no_run
+/// # use chronicle::prelude::*;
+/// # #[derive(Default)] struct InvoiceWorkflow { due: f64, paid: bool }
+/// # #[workflow] impl InvoiceWorkflow {
+/// # #[run] async fn run(_ctx: WorkflowContext<Self>) -> WorkflowResult<()> { Ok(()) }
+/// #[update(validator = validate_discount)]
+/// async fn apply_discount(ctx: WorkflowContext<Self>, percent: u32) -> WorkflowResult<f64> {
+///     Ok(ctx.update(|s| {
+///         s.due *= 1.0 - f64::from(percent) / 100.0;
+///         s.due
+///     }))
+/// }
+///
+/// fn validate_discount(&self, percent: &u32) -> Result<(), String> {
+///     match (*percent, self.paid) {
+///         (_, true) => Err("the invoice is paid".to_string()),
+///         (0..=50, false) => Ok(()),
+///         (_, false) => Err(format!("{percent}% is outside 0..=50")),
+///     }
+/// }
+/// # }
+/// ```
+///
+/// An update handler is an `async fn` taking `ctx: WorkflowContext<Self>` and the update's
+/// arguments (owned serde types, one payload each), returning `WorkflowResult<T>`. It runs as
+/// a task of its own next to the run function, and may run activities, timers and children
+/// and wait on the state. Its error fails the update (the caller gets it), not the workflow.
+///
+/// `validator = method` names a synchronous method `fn(&self, &A, ..) -> Result<(), E>`
+/// (`E: Display`) that runs before the update is accepted, never on replay; its error rejects
+/// the update, which then leaves no trace in history. Clients call it with
+/// `handle.update(MyWorkflow::apply_discount, 10).await`.
+///
+/// `#[update(name = "wire_name")]` sets the update name on the wire (default: the method name).
+#[proc_macro_attribute]
+pub fn update(args: TokenStream, item: TokenStream) -> TokenStream {
+    workflow::expand_handler(handler::Kind::Update, args.into(), item.into()).into()
 }

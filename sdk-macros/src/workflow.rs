@@ -64,6 +64,10 @@ pub(crate) fn expand_handler(
     item: TokenStream,
 ) -> TokenStream {
     let mut errors = Errors::new();
+    let args = match kind {
+        handler::Kind::Update => handler::async_handlers::take_validator(args, &mut errors).0,
+        _ => args,
+    };
     attr::parse(args, handler_macro_kind(kind), &mut errors);
     match errors.finish() {
         Ok(()) => item,
@@ -83,6 +87,12 @@ fn handler_macro_kind(kind: handler::Kind) -> MacroKind {
             attr: "query",
             defines: "query",
             example: "status",
+            accepts_crate: false,
+        },
+        handler::Kind::Update => MacroKind {
+            attr: "update",
+            defines: "update",
+            example: "apply_discount",
             accepts_crate: false,
         },
     }
@@ -113,6 +123,7 @@ impl Marker {
             "run" => Some(Self::Run),
             "signal" => Some(Self::Handler(handler::Kind::Signal)),
             "query" => Some(Self::Handler(handler::Kind::Query)),
+            "update" => Some(Self::Handler(handler::Kind::Update)),
             _ => None,
         }
     }
@@ -168,6 +179,10 @@ fn take_markers(
                     Marker::Handler(handler::Kind::Query) => {
                         "`#[query] fn status(&self) -> Status`"
                     }
+                    Marker::Handler(handler::Kind::Update) => {
+                        "`#[update] async fn apply(ctx: WorkflowContext<Self>, a: A) -> \
+                         WorkflowResult<T>`"
+                    }
                 };
                 errors.spanned(
                     &attr,
@@ -178,8 +193,8 @@ fn take_markers(
                     format!("duplicate #[{name}] on the same function")
                 } else {
                     format!(
-                        "a function is either #[run], #[signal] or #[query]: this one is already \
-                         #[{}]",
+                        "a function is either #[run], #[signal], #[query] or #[update]: this one \
+                         is already #[{}]",
                         earlier.marker.name()
                     )
                 };
@@ -362,17 +377,22 @@ fn check_handlers(item: &ItemImpl, marked: &[Marked], errors: &mut Errors) -> Ve
                 continue;
             }
         };
+        let (args, validator) = match kind {
+            handler::Kind::Update => handler::async_handlers::take_validator(args, errors),
+            _ => (args, None),
+        };
         let wire_name = attr::parse(args, handler_macro_kind(kind), errors)
             .name
             .unwrap_or_else(|| {
                 let method = &function.sig.ident;
                 LitStr::new(&method.unraw().to_string(), method.span())
             });
-        if let Some(handler) = handler::check(kind, &function.sig, wire_name, errors) {
+        if let Some(handler) = handler::check(kind, &function.sig, wire_name, validator, errors) {
             handlers.push(handler);
         }
     }
     handler::check_names(&handlers, errors);
+    handler::async_handlers::check_validators(item, &handlers, errors);
     handlers
 }
 

@@ -99,6 +99,62 @@ pub trait WorkflowDefinition: Default + Sized + 'static {
         let _ = method;
         None
     }
+
+    /// The wire names of the `#[signal]` handlers that are `async fn`s (also in
+    /// [`SIGNALS`](Self::SIGNALS)).
+    const ASYNC_SIGNALS: &'static [&'static str] = &[];
+    /// The wire names of the `#[update]` handlers.
+    const UPDATES: &'static [&'static str] = &[];
+
+    /// Starts the async `#[signal]` handler named `name`: decodes its arguments and returns its
+    /// unpolled future; `None` when there is none.
+    fn handle_async_signal(
+        ctx: WorkflowContext<Self>,
+        name: &str,
+        input: Vec<Payload>,
+    ) -> Option<Result<LocalBoxFuture<'static, Result<(), WorkflowError>>, PayloadError>> {
+        let _ = (ctx, name, input);
+        None
+    }
+
+    /// Starts the `#[update]` handler named `name`: decodes its arguments, runs its validator
+    /// when `validate` is set, and returns its unpolled future, whose output is the encoded
+    /// result; `None` when there is none.
+    fn handle_update(
+        ctx: WorkflowContext<Self>,
+        name: &str,
+        input: Vec<Payload>,
+        validate: bool,
+    ) -> Option<Result<UpdateFuture, UpdateRejection>> {
+        let _ = (ctx, name, input, validate);
+        None
+    }
+
+    /// The wire name of the `#[update]` method whose function type is `method`.
+    fn update_name(method: TypeId) -> Option<&'static str> {
+        let _ = method;
+        None
+    }
+}
+
+/// A started update handler: its encoded result, or the error the update fails with.
+pub type UpdateFuture = LocalBoxFuture<'static, Result<Vec<Payload>, WorkflowError>>;
+
+/// Why an update was rejected before its handler ran (nothing of it reaches the history).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpdateRejection {
+    /// The arguments did not decode as the handler's.
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    /// The validator refused them.
+    #[error("{message}")]
+    Invalid {
+        /// The validator's error, as its `Display` writes it.
+        message: String,
+        /// The validator's error type (its last path segment), as the failure's type.
+        error_type: String,
+    },
 }
 
 /// Implemented for the return type of an `#[activity]` function: `Result<T, ActivityError>`.

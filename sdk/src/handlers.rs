@@ -6,11 +6,14 @@
 //! type the arguments (and the query's answer) from the method's own signature. The wire name
 //! comes from the workflow's definition, which recognises its handlers by their function type.
 
-use crate::definition::WorkflowDefinition;
+use crate::definition::{UpdateRejection, WorkflowDefinition};
+use crate::error::WorkflowError;
+use crate::workflow::WorkflowContext;
 use chronicle_core::payload::{self, Payload, PayloadError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::any::TypeId;
+use std::future::Future;
 
 /// A signal handler of workflow `W` used as a value, as in `InvoiceWorkflow::payment_received`.
 ///
@@ -86,6 +89,121 @@ macro_rules! impl_handler_fns {
         Ok(vec![$(payload::encode($value)?),+])
     }};
 }
+/// An update handler of workflow `W` used as a value, as in `InvoiceWorkflow::apply_discount`.
+///
+/// An `#[update]` is `async fn name(ctx: WorkflowContext<Self>, a: A, ..) -> WorkflowResult<T>`;
+/// the method itself types the call's arguments and its result. `Args` only tells the arities
+/// apart.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent as an update to `{W}`",
+    label = "expected an `#[update]` method of `{W}`, like `MyWorkflow::apply_discount`",
+    note = "an update handler is `async fn name(ctx: WorkflowContext<Self>, a: A, ..) -> WorkflowResult<T>` marked `#[update]` in the workflow's #[workflow] impl block",
+    note = "a client encodes the update's arguments and decodes its result: each argument type must implement `serde::Serialize`, and `T` `serde::Deserialize`"
+)]
+pub trait UpdateFn<W, Args>: 'static {
+    /// The argument (one), a tuple of them (several), or `()` (none).
+    type Input;
+    /// The handler's result.
+    type Output: DeserializeOwned;
+    /// One payload per argument.
+    fn encode(input: &Self::Input) -> Result<Vec<Payload>, PayloadError>;
+}
+
+/// Marks the argument list of an async `#[signal]` handler (`async fn(ctx, A..)`), so that its
+/// [`SignalFn`] impl stays apart from the synchronous handlers'.
+#[derive(Debug)]
+pub struct AsyncHandler<Args>(std::marker::PhantomData<Args>);
+
+macro_rules! impl_async_handler_fns {
+    ($input:ty; $($arg:ident $value:ident),*) => {
+        impl<W, F, Fut, R, $($arg,)*> UpdateFn<W, ($($arg,)*)> for F
+        where
+            F: Fn(WorkflowContext<W>, $($arg,)*) -> Fut + 'static,
+            Fut: Future<Output = Result<R, WorkflowError>>,
+            R: DeserializeOwned,
+            $($arg: Serialize,)*
+        {
+            type Input = $input;
+            type Output = R;
+            #[allow(unused_variables)]
+            fn encode(input: &Self::Input) -> Result<Vec<Payload>, PayloadError> {
+                impl_handler_fns!(@encode input; $($value),*)
+            }
+        }
+
+        impl<W, F, Fut, $($arg,)*> SignalFn<W, AsyncHandler<($($arg,)*)>> for F
+        where
+            F: Fn(WorkflowContext<W>, $($arg,)*) -> Fut + 'static,
+            Fut: Future,
+            Fut::Output: SignalReturn,
+            $($arg: Serialize,)*
+        {
+            type Input = $input;
+            #[allow(unused_variables)]
+            fn encode(input: &Self::Input) -> Result<Vec<Payload>, PayloadError> {
+                impl_handler_fns!(@encode input; $($value),*)
+            }
+        }
+    };
+}
+impl_async_handler_fns!((););
+impl_async_handler_fns!(A1; A1 a1);
+impl_async_handler_fns!((A1, A2); A1 a1, A2 a2);
+impl_async_handler_fns!((A1, A2, A3); A1 a1, A2 a2, A3 a3);
+impl_async_handler_fns!((A1, A2, A3, A4); A1 a1, A2 a2, A3 a3, A4 a4);
+impl_async_handler_fns!((A1, A2, A3, A4, A5); A1 a1, A2 a2, A3 a3, A4 a4, A5 a5);
+impl_async_handler_fns!((A1, A2, A3, A4, A5, A6); A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6);
+
+/// What an async `#[signal]` handler may return: nothing, or `WorkflowResult<()>`, whose error
+/// fails the workflow (the sender of a signal gets no reply to carry it).
+#[diagnostic::on_unimplemented(
+    message = "an async #[signal] handler returns nothing or `WorkflowResult<()>`, not `{Self}`",
+    note = "a signal has no reply: return `()`, or `WorkflowResult<()>` whose error fails the workflow"
+)]
+pub trait SignalReturn {
+    /// As a result.
+    fn into_result(self) -> Result<(), WorkflowError>;
+}
+impl SignalReturn for () {
+    fn into_result(self) -> Result<(), WorkflowError> {
+        Ok(())
+    }
+}
+impl SignalReturn for Result<(), WorkflowError> {
+    fn into_result(self) -> Result<(), WorkflowError> {
+        self
+    }
+}
+
+/// A validator's verdict as generated code hands it on: any error type that displays.
+pub fn validated<E: std::fmt::Display>(verdict: Result<(), E>) -> Result<(), UpdateRejection> {
+    verdict.map_err(|error| {
+        let type_name = std::any::type_name::<E>();
+        let error_type = type_name
+            .split('<')
+            .next()
+            .and_then(|path| path.rsplit("::").next())
+            .unwrap_or(type_name);
+        UpdateRejection::Invalid {
+            message: error.to_string(),
+            error_type: error_type.to_string(),
+        }
+    })
+}
+
+/// Encodes an update handler's result as its one payload; an encoding error fails the update.
+pub fn encode_update_result<T: Serialize>(
+    result: Result<T, WorkflowError>,
+) -> Result<Vec<Payload>, WorkflowError> {
+    Ok(vec![payload::encode(&result?)?])
+}
+
+/// The wire name of update handler `F` of `W`, or why it has none.
+pub(crate) fn update_name<W: WorkflowDefinition, F: 'static>() -> Result<&'static str, NotAHandler>
+{
+    W::update_name(TypeId::of::<F>()).ok_or_else(|| NotAHandler::new::<W, F>("update"))
+}
+
 impl_handler_fns!((););
 impl_handler_fns!(A1; A1 a1);
 impl_handler_fns!((A1, A2); A1 a1, A2 a2);

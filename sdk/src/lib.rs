@@ -106,14 +106,14 @@ pub use chronicle_core::search_attributes::SearchAttribute;
 pub use chronicle_core::workflow::ChildWorkflowCancellationType;
 pub use chronicle_core::workflow::WorkflowInfo;
 pub use chronicle_core::workflow::{ActivityCancellationType, ParentClosePolicy};
-pub use chronicle_macros::{activity, query, run, signal, workflow};
+pub use chronicle_macros::{activity, query, run, signal, update, workflow};
 pub use client::{Client, WorkflowHandle};
-pub use definition::{ActivityDefinition, RunFn, WorkflowDefinition};
+pub use definition::{ActivityDefinition, RunFn, UpdateRejection, WorkflowDefinition};
 pub use error::{
     ActivityError, ActivityFailure, Canceled, ChildWorkflowFailure, ExternalWorkflowFailure,
     WorkflowError, WorkflowResult,
 };
-pub use handlers::{NotAHandler, QueryFn, SignalFn};
+pub use handlers::{AsyncHandler, NotAHandler, QueryFn, SignalFn, SignalReturn, UpdateFn};
 pub use history::History;
 pub use payload::{Payload, PayloadError};
 pub use replay::{Nondeterminism, ReplayError, ReplayFailures, Replayer};
@@ -124,8 +124,9 @@ pub use workflow::WorkflowContext;
 /// Everything a workflow or activity module usually needs.
 pub mod prelude {
     pub use crate::{
-        activity, query, run, signal, workflow, ActivityContext, ActivityError, Canceled, Client,
-        ConnectionOptions, RetryPolicy, Worker, WorkflowContext, WorkflowError, WorkflowResult,
+        activity, query, run, signal, update, workflow, ActivityContext, ActivityError, Canceled,
+        Client, ConnectionOptions, RetryPolicy, Worker, WorkflowContext, WorkflowError,
+        WorkflowResult,
     };
     pub use std::time::Duration;
 }
@@ -141,13 +142,16 @@ pub mod __private {
     pub use crate::definition::{
         ActivityDefinition, ActivityReturn, WorkflowDefinition, WorkflowReturn,
     };
+    pub use crate::definition::{UpdateFuture, UpdateRejection};
     pub use crate::determinism::{require_ordered, OrderedProbe, Probe, UnorderedProbe};
     pub use crate::handlers::{assert_deserialize, assert_serialize, encode_answer, type_id_of};
+    pub use crate::handlers::{encode_update_result, validated, SignalReturn};
     pub use crate::{ActivityContext, ActivityError, WorkflowContext, WorkflowError};
     pub use chronicle_core::payload::{self, ArgReader, Payload, PayloadError};
     pub use futures::future::{BoxFuture, LocalBoxFuture};
     pub use std::any::TypeId;
     pub use std::boxed::Box;
+    pub use std::convert::Into;
     pub use std::option::Option::{self, None, Some};
     pub use std::result::Result::{self, Err, Ok};
     pub use std::vec::Vec;

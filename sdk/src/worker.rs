@@ -1,15 +1,16 @@
 //! Running workflows and activities: [`Worker`], and the adapters that plug typed definitions
 //! into the type-erased core.
 
-use crate::definition::{ActivityDefinition, WorkflowDefinition};
+use crate::definition::{ActivityDefinition, UpdateRejection, WorkflowDefinition};
+use crate::error::WorkflowError;
 use crate::workflow::WorkflowContext;
 use crate::Client;
 use chronicle_core::activity::{ActivityContext, ActivityFactory};
 use chronicle_core::failure::Failure;
 use chronicle_core::payload::{self, Payload, PayloadError};
 use chronicle_core::workflow::{
-    HandlerError, HandlerKind, RunHandle, WorkflowExit, WorkflowFactory, WorkflowFuture,
-    WorkflowHandlers, WorkflowInstance,
+    HandlerError, HandlerKind, RunHandle, UpdateFuture, WorkflowExit, WorkflowFactory,
+    WorkflowFuture, WorkflowHandlers, WorkflowInstance, UNKNOWN_UPDATE,
 };
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -187,6 +188,20 @@ struct Handlers<W> {
 
 impl<W: WorkflowDefinition> WorkflowHandlers for Handlers<W> {
     fn signal(&self, name: &str, input: Vec<Payload>) -> Result<(), HandlerError> {
+        if W::ASYNC_SIGNALS.contains(&name) {
+            // An async handler runs as a task of the run, from the next round of polls.
+            return match W::handle_async_signal(self.ctx.clone(), name, input) {
+                None => Err(HandlerError::unknown(HandlerKind::Signal, name, W::SIGNALS)),
+                Some(Err(e)) => Err(payload_error(HandlerKind::Signal, name, e)),
+                Some(Ok(future)) => {
+                    let future = future.map(|result| result.map_err(WorkflowError::into_failure));
+                    self.ctx
+                        .run_handle()
+                        .spawn_signal_handler(name, future.boxed_local());
+                    Ok(())
+                }
+            };
+        }
         // Signals are applied between activations; the next one wakes `wait_until`.
         let handled = self
             .ctx
@@ -206,12 +221,47 @@ impl<W: WorkflowDefinition> WorkflowHandlers for Handlers<W> {
         }
     }
 
+    fn update(
+        &self,
+        name: &str,
+        input: Vec<Payload>,
+        validate: bool,
+    ) -> Result<UpdateFuture, Failure> {
+        match W::handle_update(self.ctx.clone(), name, input, validate) {
+            None => Err(Failure::application(
+                HandlerError::unknown(HandlerKind::Update, name, W::UPDATES).to_string(),
+                UNKNOWN_UPDATE,
+            )),
+            Some(Err(rejection)) => Err(Self::rejection(name, rejection)),
+            Some(Ok(future)) => Ok(future
+                .map(|result| result.map_err(WorkflowError::into_failure))
+                .boxed_local()),
+        }
+    }
+
     fn names(&self, kind: HandlerKind) -> Vec<String> {
         let names = match kind {
             HandlerKind::Signal => W::SIGNALS,
             HandlerKind::Query => W::QUERIES,
+            HandlerKind::Update => W::UPDATES,
         };
         names.iter().map(|n| n.to_string()).collect()
+    }
+}
+
+impl<W: WorkflowDefinition> Handlers<W> {
+    /// The failure that rejects an update.
+    fn rejection(name: &str, rejection: UpdateRejection) -> Failure {
+        match rejection {
+            UpdateRejection::Invalid {
+                message,
+                error_type,
+            } => Failure::application(message, error_type),
+            UpdateRejection::Payload(error) => Failure::application(
+                payload_error(HandlerKind::Update, name, error).to_string(),
+                "PayloadError",
+            ),
+        }
     }
 }
 

@@ -422,6 +422,11 @@ fn event_type(attributes: &Attributes) -> EventType {
         A::WorkflowExecutionFailedEventAttributes(_) => E::WorkflowExecutionFailed,
         A::WorkflowExecutionCanceledEventAttributes(_) => E::WorkflowExecutionCanceled,
         A::WorkflowExecutionContinuedAsNewEventAttributes(_) => E::WorkflowExecutionContinuedAsNew,
+        A::WorkflowExecutionUpdateAcceptedEventAttributes(_) => E::WorkflowExecutionUpdateAccepted,
+        A::WorkflowExecutionUpdateCompletedEventAttributes(_) => {
+            E::WorkflowExecutionUpdateCompleted
+        }
+        A::WorkflowExecutionUpdateAdmittedEventAttributes(_) => E::WorkflowExecutionUpdateAdmitted,
         A::WorkflowExecutionSignaledEventAttributes(_) => E::WorkflowExecutionSignaled,
         A::WorkflowExecutionCancelRequestedEventAttributes(_) => {
             E::WorkflowExecutionCancelRequested

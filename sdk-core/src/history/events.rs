@@ -91,7 +91,9 @@ pub fn is_command_event(event: &HistoryEvent) -> bool {
             | E::UpsertWorkflowSearchAttributes
             | E::WorkflowPropertiesModified
             | E::NexusOperationScheduled
-            | E::NexusOperationCancelRequested)
+            | E::NexusOperationCancelRequested
+            | E::WorkflowExecutionUpdateAccepted
+            | E::WorkflowExecutionUpdateCompleted)
     )
 }
 

@@ -11,15 +11,15 @@
 
 use super::cache::EvictionReason;
 use super::Shared;
-use crate::proto::common::WorkflowExecution;
-use crate::workflow::run::{RunContext, WorkflowRun};
-use crate::workflow::WorkflowFactory;
 use crate::activity::{ActivityContext, ActivityInfo, Attempt, CancelSignal};
 use crate::failure::{panic_message, Failure};
+use crate::proto::common::WorkflowExecution;
 use crate::proto::enums::TimeoutType;
 use crate::proto::failure::{self as pb, failure::FailureInfo};
 use crate::retry_policy::RetryPolicy;
 use crate::workflow::run::TaskCompletion;
+use crate::workflow::run::{RunContext, WorkflowRun};
+use crate::workflow::WorkflowFactory;
 use crate::workflow::{
     LocalActivityOutcome, LocalActivityRequest, TaskFailure, DEFAULT_LOCAL_RETRY_THRESHOLD,
 };
@@ -38,6 +38,8 @@ pub(super) struct TaskOfRun<'a> {
     pub context: RunContext,
     /// When the worker received the task (the heartbeat is due at 80% of its timeout).
     pub received: Instant,
+    /// The task's update requests, answered again by every replay.
+    pub messages: Vec<crate::proto::protocol::Message>,
 }
 
 /// Runs the local activities `first` asks for inside the workflow task, replaying the run
@@ -71,6 +73,7 @@ pub(super) async fn run_in_task(
     let replay = |outcomes| {
         let mut run = WorkflowRun::new(&events, task.context.clone())?;
         run.set_local_outcomes(outcomes);
+        run.set_messages(task.messages.clone());
         let completion = run
             .process(factory.as_ref(), &events)?
             .ok_or_else(|| TaskFailure::bad_history("history has no workflow task to answer"))?;

@@ -138,6 +138,9 @@ async fn answer_task(
         return respond_query(shared, &task, &query_type, answer, deadline).await;
     }
 
+    // Update requests, answered in this task; kept for a task that replays for local
+    // activities.
+    let messages = std::mem::take(&mut task.messages);
     let input = TaskInput {
         factory,
         context,
@@ -145,6 +148,7 @@ async fn answer_task(
         previous_started: task.previous_started_event_id,
         started: task.started_event_id,
         queries: std::mem::take(&mut task.queries),
+        messages: messages.clone(),
         cache: shared.sticky_queue.is_some(),
     };
     let mut outcome = shared.runs.run(move |runs| runs.process(input)).await;
@@ -177,6 +181,7 @@ async fn answer_task(
                     default_activity_options: shared.default_activity_options.clone(),
                 },
                 received,
+                messages,
             };
             let answer =
                 super::local_activity::run_in_task(shared, local, completion, deadline).await?;
@@ -416,6 +421,7 @@ async fn respond_completed(
         force_create_new_workflow_task: completion.force_new_task,
         // Where the server sends the run's next task while this worker keeps it cached.
         sticky_attributes: sticky.map(StickyQueue::attributes),
+        messages: completion.messages,
         ..Default::default()
     };
     let response = shared

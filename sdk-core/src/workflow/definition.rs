@@ -4,6 +4,7 @@
 
 use super::handle::RunHandle;
 use super::options::WorkflowExit;
+use crate::failure::Failure;
 use crate::payload::Payload;
 use crate::text::list_or_none;
 use futures::future::LocalBoxFuture;
@@ -67,7 +68,31 @@ pub trait WorkflowHandlers {
         let _ = kind;
         Vec::new()
     }
+    /// Starts the update handler `name`: decodes the arguments, runs the validator first when
+    /// `validate` is set (a live request; never on replay, where the history already says the
+    /// update was accepted), and returns the handler's future without polling it. `Err` is the
+    /// failure that rejects the update (unknown name, undecodable arguments, the validator's
+    /// error). The future's error is the update's failure, which the client gets; the workflow
+    /// carries on.
+    fn update(
+        &self,
+        name: &str,
+        input: Vec<Payload>,
+        validate: bool,
+    ) -> Result<UpdateFuture, Failure> {
+        let _ = (input, validate);
+        Err(Failure::application(
+            HandlerError::unknown(HandlerKind::Update, name, &[]).to_string(),
+            UNKNOWN_UPDATE,
+        ))
+    }
 }
+
+/// An update handler's future: its encoded result, or the failure the client gets.
+pub type UpdateFuture = LocalBoxFuture<'static, Result<Vec<Payload>, Failure>>;
+
+/// The error type of the failure that rejects an update no handler of the workflow takes.
+pub const UNKNOWN_UPDATE: &str = "UnknownUpdate";
 
 /// Handlers of a workflow that declares none.
 struct NoHandlers;
@@ -88,6 +113,8 @@ pub enum HandlerKind {
     Signal,
     /// A query handler.
     Query,
+    /// An update handler.
+    Update,
 }
 
 impl fmt::Display for HandlerKind {
@@ -95,6 +122,7 @@ impl fmt::Display for HandlerKind {
         f.write_str(match self {
             HandlerKind::Signal => "signal",
             HandlerKind::Query => "query",
+            HandlerKind::Update => "update",
         })
     }
 }

@@ -15,6 +15,9 @@ use std::task::{Context, Poll, Wake, Waker};
 /// forever inside a workflow task.
 const MAX_POLLS_PER_ACTIVATION: usize = 100_000;
 
+/// A handler's future as the executor polls it, next to the workflow function.
+pub(crate) type HandlerTask = futures::future::LocalBoxFuture<'static, ()>;
+
 struct WakeFlag(AtomicBool);
 
 impl Wake for WakeFlag {
@@ -27,7 +30,12 @@ impl Wake for WakeFlag {
 }
 
 pub(crate) struct Executor {
-    future: WorkflowFuture,
+    /// The workflow function; `None` once it has returned.
+    future: Option<WorkflowFuture>,
+    /// What it returned, until the handlers it left are blocked too.
+    exit: Option<WorkflowExit>,
+    /// Handler futures (updates, async signals) in start order; `None` once finished.
+    tasks: Vec<Option<HandlerTask>>,
     flag: Arc<WakeFlag>,
     waker: Waker,
 }
@@ -54,29 +62,64 @@ impl Executor {
         let flag = Arc::new(WakeFlag(AtomicBool::new(false)));
         let waker = Waker::from(flag.clone());
         Self {
-            future,
+            future: Some(future),
+            exit: None,
+            tasks: Vec::new(),
             flag,
             waker,
         }
     }
 
-    /// Polls until the future is blocked or done.
-    pub(crate) fn run_until_blocked(&mut self) -> Result<Progress, Stopped> {
-        let mut cx = Context::from_waker(&self.waker);
+    /// Polls until the workflow function and every handler task are blocked (or done).
+    /// `spawned` hands over the handler futures started since it was last called.
+    ///
+    /// Each round polls the workflow function first, then the handler tasks in the order
+    /// they started, every one of them whether woken or not (a spurious poll is harmless):
+    /// the same history therefore always gives the same polls. Once the workflow function
+    /// has returned, the handlers still run until they are blocked, so that what they can
+    /// finish in this task (an update's response) goes out before the run's completion.
+    pub(crate) fn run_until_blocked(
+        &mut self,
+        spawned: &mut dyn FnMut() -> Vec<HandlerTask>,
+    ) -> Result<Progress, Stopped> {
+        let waker = self.waker.clone();
+        let mut cx = Context::from_waker(&waker);
+        self.tasks.extend(spawned().into_iter().map(Some));
         for _ in 0..MAX_POLLS_PER_ACTIVATION {
             self.flag.0.store(false, Ordering::Release);
-            let polled = catch_unwind(AssertUnwindSafe(|| self.future.as_mut().poll(&mut cx)));
-            match polled {
-                Ok(Poll::Ready(result)) => return Ok(Progress::Finished(result)),
-                Ok(Poll::Pending) if !self.flag.0.load(Ordering::Acquire) => {
-                    return Ok(Progress::Blocked)
-                }
-                Ok(Poll::Pending) => continue,
-                Err(panic) => return Err(Stopped::Panicked(panic_message(panic.as_ref()))),
+            let round = catch_unwind(AssertUnwindSafe(|| self.round(&mut cx)));
+            if let Err(panic) = round {
+                return Err(Stopped::Panicked(panic_message(panic.as_ref())));
+            }
+            let new = spawned();
+            let woken = self.flag.0.load(Ordering::Acquire) || !new.is_empty();
+            self.tasks.extend(new.into_iter().map(Some));
+            if !woken {
+                return Ok(match self.exit.take() {
+                    Some(exit) => Progress::Finished(exit),
+                    None => Progress::Blocked,
+                });
             }
         }
         Err(Stopped::Livelocked {
             polls: MAX_POLLS_PER_ACTIVATION,
         })
+    }
+
+    fn round(&mut self, cx: &mut Context<'_>) {
+        if let Some(future) = self.future.as_mut() {
+            if let Poll::Ready(exit) = future.as_mut().poll(cx) {
+                self.future = None;
+                self.exit = Some(exit);
+            }
+        }
+        for slot in &mut self.tasks {
+            if let Some(task) = slot.as_mut() {
+                if task.as_mut().poll(cx).is_ready() {
+                    *slot = None;
+                }
+            }
+        }
+        self.tasks.retain(Option::is_some);
     }
 }

@@ -24,7 +24,8 @@ mod slot;
 mod state;
 
 pub use definition::{
-    HandlerError, HandlerKind, WorkflowFactory, WorkflowFuture, WorkflowHandlers, WorkflowInstance,
+    HandlerError, HandlerKind, UpdateFuture, WorkflowFactory, WorkflowFuture, WorkflowHandlers,
+    WorkflowInstance, UNKNOWN_UPDATE,
 };
 pub use error::{Nondeterminism, TaskFailure, TaskFailureKind};
 pub use handle::{

@@ -11,7 +11,7 @@ fn run(kind: Kind, sig: Signature) -> Result<Handler, Vec<String>> {
 
 fn run_named(kind: Kind, sig: Signature, wire_name: LitStr) -> Result<Handler, Vec<String>> {
     let mut errors = Errors::new();
-    let handler = check(kind, &sig, wire_name, &mut errors);
+    let handler = check(kind, &sig, wire_name, None, &mut errors);
     match errors.finish() {
         Ok(()) => Ok(handler.expect("no errors means a handler")),
         Err(error) => {
@@ -34,6 +34,9 @@ fn handler(kind: Kind, method: &str, wire_name: &str) -> Handler {
     let sig: Signature = match kind {
         Kind::Signal => parse_quote!(fn #method(&mut self)),
         Kind::Query => parse_quote!(fn #method(&self) -> u8),
+        Kind::Update => {
+            parse_quote!(async fn #method(ctx: WorkflowContext<Self>) -> WorkflowResult<u8>)
+        }
     };
     let wire_name = LitStr::new(wire_name, Span::call_site());
     run_named(kind, sig, wire_name).unwrap_or_else(|e| panic!("{e:?}"))
@@ -124,11 +127,11 @@ fn query_receiver_is_shared_self() {
 
 #[test]
 fn handlers_are_synchronous() {
+    // An async signal is a handler of its own kind, which takes the context instead.
     let messages = errors(Kind::Signal, parse_quote!(async fn approve(&mut self)));
     assert_eq!(messages.len(), 1);
-    assert!(messages[0].starts_with("#[signal] handlers are synchronous"));
-    assert!(messages[0].contains("ctx.wait_until"));
-    assert!(messages[0].ends_with("remove `async`"));
+    assert!(messages[0].starts_with("an async #[signal] handler takes `ctx"));
+    assert!(messages[0].ends_with("or drop `async` for a synchronous handler"));
 
     let messages = errors(Kind::Query, parse_quote!(async fn status(&self) -> u8));
     assert_eq!(messages.len(), 1);
@@ -153,7 +156,7 @@ fn handlers_cannot_take_the_context() {
         parse_quote!(fn approve(&mut self, ctx: WorkflowContext<Self>, by: String)),
     );
     assert_eq!(messages, [context_message(Kind::Signal)]);
-    assert!(context_message(Kind::Signal).contains("cannot issue commands or wait"));
+    assert!(context_message(Kind::Signal).contains("or write `async fn`"));
 }
 
 #[test]
@@ -180,18 +183,17 @@ fn every_problem_is_reported() {
     let messages = errors(
         Kind::Signal,
         parse_quote!(
-            async unsafe fn f<T>(&self, (a, b): (u32, u32), s: &str, i: impl Copy) -> u8
+            unsafe fn f<T>(&self, (a, b): (u32, u32), s: &str, i: impl Copy) -> u8
         ),
     );
-    assert_eq!(messages.len(), 8, "{messages:#?}");
-    assert!(messages[0].starts_with("#[signal] handlers are synchronous"));
-    assert_eq!(messages[1], "#[signal] handlers cannot be `unsafe`");
-    assert!(messages[2].starts_with("#[signal] handlers cannot be generic"));
-    assert!(messages[3].ends_with("take `&mut self` first"));
-    assert!(messages[4].starts_with("expected an argument name"));
-    assert!(messages[5].starts_with("signal arguments must be owned types"));
-    assert!(messages[6].starts_with("signal arguments need concrete types"));
-    assert!(messages[7].starts_with("a #[signal] handler returns nothing"));
+    assert_eq!(messages.len(), 7, "{messages:#?}");
+    assert_eq!(messages[0], "#[signal] handlers cannot be `unsafe`");
+    assert!(messages[1].starts_with("#[signal] handlers cannot be generic"));
+    assert!(messages[2].ends_with("take `&mut self` first"));
+    assert!(messages[3].starts_with("expected an argument name"));
+    assert!(messages[4].starts_with("signal arguments must be owned types"));
+    assert!(messages[5].starts_with("signal arguments need concrete types"));
+    assert!(messages[6].starts_with("a #[signal] handler returns nothing"));
 
     let messages = errors(
         Kind::Query,
@@ -282,4 +284,87 @@ fn emits_the_items_of_a_kind_only_when_it_has_handlers() {
     assert!(out.contains("fn signal_name"), "{out}");
     assert!(!out.contains("QUERIES"), "{out}");
     assert!(!out.contains("fn handle_query"), "{out}");
+}
+
+#[test]
+fn valid_updates_and_async_signals() {
+    let update = run(
+        Kind::Update,
+        parse_quote!(async fn discount(ctx: WorkflowContext<Self>, percent: f64) -> WorkflowResult<u64>),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(update.is_async);
+    assert_eq!(update.args.len(), 1);
+    let signal = run(
+        Kind::Signal,
+        parse_quote!(async fn approve(ctx: WorkflowContext<Self>, by: String)),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(signal.is_async);
+    assert_eq!(signal.args.len(), 1);
+}
+
+#[test]
+fn updates_need_async_the_context_and_a_return_type() {
+    let messages = errors(
+        Kind::Update,
+        parse_quote!(fn discount(ctx: WorkflowContext<Self>) -> WorkflowResult<u64>),
+    );
+    assert!(
+        messages[0].starts_with("#[update] requires an `async fn`"),
+        "{messages:?}"
+    );
+    let messages = errors(
+        Kind::Update,
+        parse_quote!(async fn discount(&mut self, p: u8) -> WorkflowResult<u64>),
+    );
+    assert!(
+        messages[0].contains("takes `ctx: WorkflowContext<Self>`"),
+        "{messages:?}"
+    );
+    let messages = errors(
+        Kind::Update,
+        parse_quote!(async fn discount(ctx: WorkflowContext<Self>)),
+    );
+    assert!(
+        messages[0].contains("must declare their return type"),
+        "{messages:?}"
+    );
+    let messages = errors(
+        Kind::Signal,
+        parse_quote!(async fn approve(&mut self, by: String)),
+    );
+    assert!(
+        messages[0].starts_with("an async #[signal] handler takes"),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn the_validator_is_taken_out_of_the_update_arguments() {
+    let mut errors = Errors::new();
+    let (rest, validator) = async_handlers::take_validator(
+        quote::quote!(name = "x", validator = check_it),
+        &mut errors,
+    );
+    assert!(errors.finish().is_ok());
+    assert_eq!(
+        validator.map(|v| v.to_string()),
+        Some("check_it".to_string())
+    );
+    assert_eq!(rest.to_string(), quote::quote!(name = "x").to_string());
+    let mut errors = Errors::new();
+    let (_, validator) =
+        async_handlers::take_validator(quote::quote!(validator = "check_it"), &mut errors);
+    assert!(validator.is_none());
+    let messages: Vec<String> = errors
+        .finish()
+        .unwrap_err()
+        .into_iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        messages[0].starts_with("write `validator = method_name`"),
+        "{messages:?}"
+    );
 }

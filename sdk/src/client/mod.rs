@@ -28,12 +28,16 @@ mod handle;
 mod messages;
 pub mod schedule;
 mod start;
+mod update;
+mod update_with_start;
 
 pub use activity_completion::{AsyncActivityHandle, AsyncActivityId};
 pub use describe::{ActivityState, PendingActivity, WorkflowDescription, WorkflowStatus};
 pub use error::{ClientError, WorkflowExecutionError};
 pub use handle::{Untyped, WorkflowHandle};
 pub use start::{IdConflictPolicy, IdReusePolicy, StartWorkflow};
+pub use update::{UpdateError, UpdateHandle, UpdateOptions, UpdateStage};
+pub use update_with_start::UpdateWithStart;
 
 use crate::definition::{RunFn, WorkflowDefinition};
 use chronicle_core::payload::Payload;

@@ -94,8 +94,8 @@ impl IdConflictPolicy {
 /// ```
 #[must_use = "a workflow start does nothing until it is awaited"]
 pub struct StartWorkflow<W> {
-    conn: Connection,
-    spec: StartSpec,
+    pub(super) conn: Connection,
+    pub(super) spec: StartSpec,
     _workflow: PhantomData<fn() -> W>,
 }
 

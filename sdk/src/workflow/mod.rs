@@ -27,6 +27,7 @@ mod activity;
 mod children;
 mod continue_as_new;
 mod external;
+mod handlers;
 mod local_activity;
 mod log;
 mod run_properties;
@@ -38,6 +39,7 @@ pub use children::{ChildKind, ChildResult, ChildStart, ChildWorkflow, ChildWorkf
 pub use chronicle_core::workflow::{LocalActivityOptions, DEFAULT_LOCAL_RETRY_THRESHOLD};
 pub use continue_as_new::ContinueAsNewOptions;
 pub use external::{ExternalOperation, ExternalWorkflow};
+pub use handlers::HandlersFinished;
 pub use local_activity::{LocalActivityCall, LocalActivityFuture};
 pub use log::{WorkflowLogger, WORKFLOW_LOG_TARGET};
 pub use waiting::{CancelRequested, NonCancellable, Timer, WaitUntil, WaitUntilTimeout};

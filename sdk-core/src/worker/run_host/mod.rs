@@ -113,6 +113,8 @@ pub(super) struct TaskInput {
     /// The task's `started_event_id`.
     pub started: i64,
     pub queries: HashMap<String, WorkflowQuery>,
+    /// The task's protocol messages (update requests).
+    pub messages: Vec<crate::proto::protocol::Message>,
     /// Whether to keep the run cached after the task (the cache is on).
     pub cache: bool,
 }
@@ -142,6 +144,7 @@ impl Runs {
         let (mut run, processed) = match resumable {
             Some((mut cached, from)) => {
                 self.metrics.hit();
+                cached.run.set_messages(input.messages.clone());
                 let processed = cached
                     .run
                     .resume(input.factory.as_ref(), &input.events[from..]);
@@ -154,6 +157,7 @@ impl Runs {
                 }
                 match WorkflowRun::new(&input.events, input.context.clone()) {
                     Ok(mut run) => {
+                        run.set_messages(input.messages.clone());
                         let processed = run.process(input.factory.as_ref(), &input.events);
                         (run, processed)
                     }

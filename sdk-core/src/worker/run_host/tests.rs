@@ -49,6 +49,7 @@ fn input(events: &[HistoryEvent], previous_started: i64) -> TaskInput {
         events: events.to_vec(),
         previous_started,
         started: events.last().map_or(0, |e| e.event_id),
+        messages: Vec::new(),
         queries: HashMap::new(),
         cache: true,
     }

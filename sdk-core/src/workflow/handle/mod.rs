@@ -7,6 +7,7 @@
 //! code can cancel, which also applies shields and a pending cancellation).
 
 mod activity;
+mod handlers;
 mod local_activity;
 mod other_workflows;
 mod timer;

@@ -18,11 +18,12 @@ pub mod activity;
 pub mod child;
 pub mod completion;
 pub mod external;
-pub mod modify_properties;
 pub mod local_activity;
+pub mod modify_properties;
 pub mod patch;
 pub mod side_effect;
 pub mod timer;
+pub mod update;
 pub mod upsert;
 
 use super::error::TaskFailure;
@@ -184,5 +185,6 @@ machines! {
     Upsert(upserts: upsert::UpsertMachine),
     ModifyProperties(modify_properties: modify_properties::ModifyPropertiesMachine),
     LocalActivity(local_activities: local_activity::LocalActivityMachine),
+    Update(updates: update::UpdateMachine),
     Completion(completions: completion::CompletionMachine),
 }

@@ -14,6 +14,9 @@ mod queries;
 mod routing;
 #[cfg(test)]
 mod tests;
+mod updates;
+#[cfg(test)]
+mod updates_tests;
 
 pub use queries::{answer_query, QueryFailure, METADATA_QUERY, STACK_TRACE_QUERY};
 
@@ -28,7 +31,7 @@ use super::info::WorkflowInfo;
 use super::machines::completion::CompletionMachine;
 use super::machines::local_activity::recorded_in_task;
 use super::machines::side_effect::recorded_side_effect;
-use super::options::ActivityOptions;
+use super::options::{ActivityOptions, WorkflowExit};
 use super::state::{Rng, RunState};
 use crate::history::events::{event_type_name, is_command_event, patch_marker};
 use crate::payload::{self, Payload};
@@ -77,6 +80,9 @@ pub struct TaskCompletion {
     pub local_activities: Vec<LocalActivityRequest>,
     /// Ask the server for a new workflow task at once (a heartbeat while local activities run).
     pub force_new_task: bool,
+    /// Protocol messages for the server (update acceptances, rejections, responses); the
+    /// `ProtocolMessage` commands among `commands` name them.
+    pub messages: Vec<crate::proto::protocol::Message>,
 }
 
 /// One workflow run being driven through its history.
@@ -92,6 +98,8 @@ pub struct WorkflowRun {
     finished: bool,
     /// Whether any workflow task of this run completed before the one being answered.
     task_completed_before: bool,
+    /// The protocol messages of the task being answered (update requests).
+    messages: Vec<crate::proto::protocol::Message>,
 }
 
 impl fmt::Debug for WorkflowRun {
@@ -149,6 +157,7 @@ impl WorkflowRun {
             executor: None,
             finished: false,
             task_completed_before: false,
+            messages: Vec::new(),
         })
     }
 
@@ -222,6 +231,7 @@ impl WorkflowRun {
                             commands.iter().filter_map(recorded_side_effect).collect();
                         state.local_activities.recorded = recorded_in_task(commands);
                     }
+                    self.deliver_accepted(factory, commands)?;
                     self.activate(factory, event, true)?;
                     i = self.match_completed_task(events, i + 1)?;
                     continue;
@@ -238,6 +248,8 @@ impl WorkflowRun {
                         versioning.patches_in_history.clear();
                         versioning.side_effects_in_history.clear();
                     }
+                    self.state.borrow_mut().clock.replaying = false;
+                    self.deliver_messages(factory)?;
                     self.activate(factory, event, false)?;
                     let state = self.state.borrow();
                     return Ok(Some(TaskCompletion {
@@ -246,6 +258,7 @@ impl WorkflowRun {
                         finished: self.finished,
                         local_activities: requested_local_activities(&state),
                         force_new_task: false,
+                        messages: self.outgoing_messages(),
                     }));
                 }
                 // A failed or timed-out attempt: its events reach the code at the next one.
@@ -314,12 +327,25 @@ impl WorkflowRun {
         let Some(executor) = self.executor.as_mut() else {
             return Ok(());
         };
-        match executor.run_until_blocked() {
+        let state = self.state.clone();
+        let mut spawned = move || std::mem::take(&mut state.borrow_mut().handlers.spawned);
+        let progress = executor.run_until_blocked(&mut spawned);
+        // An async signal handler's error ends the run as the workflow function's would.
+        let handler_failure = self.state.borrow_mut().handlers.failure.take();
+        let progress = match (progress, handler_failure) {
+            (Ok(Progress::Blocked), Some(failure)) => {
+                Ok(Progress::Finished(WorkflowExit::Failed(failure)))
+            }
+            (progress, _) => progress,
+        };
+        match progress {
             Ok(Progress::Blocked) => Ok(()),
             Ok(Progress::Finished(result)) => {
+                self.warn_unfinished_handlers(&result);
                 self.finished = true;
                 self.executor = None;
                 let mut state = self.state.borrow_mut();
+                state.handlers.spawned.clear();
                 state.commands.issue(CompletionMachine::new(result));
                 Ok(())
             }

@@ -88,6 +88,7 @@ impl WorkflowRun {
                         "type": state.info.workflow_type,
                         "queryDefinitions": definitions(HandlerKind::Query),
                         "signalDefinitions": definitions(HandlerKind::Signal),
+                        "updateDefinitions": definitions(HandlerKind::Update),
                     }
                 });
                 return Ok(vec![payload::encode_proto_json(

@@ -21,6 +21,10 @@ impl WorkflowRun {
             self.instantiate(factory);
             return self.deliver_signal(event.event_id, signal, new);
         }
+        if let Some(A::WorkflowExecutionUpdateAdmittedEventAttributes(_)) = &event.attributes {
+            self.record_admitted(event);
+            return Ok(());
+        }
         let mut state = self.state.borrow_mut();
         if let Some(initiator) = initiator(event) {
             let id = state

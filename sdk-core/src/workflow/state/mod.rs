@@ -8,9 +8,11 @@
 //! it needs.
 
 mod commands;
+mod handlers;
 mod parts;
 
 pub(crate) use commands::Commands;
+pub(crate) use handlers::Handlers;
 pub(crate) use parts::{Cancellation, Clock, Rng, Versioning, Wakers};
 
 use super::info::WorkflowInfo;
@@ -39,6 +41,8 @@ pub(crate) struct RunState {
     pub in_query: Option<String>,
     /// Local activity outcomes known before the code asks (markers, the worker's results).
     pub local_activities: KnownOutcomes,
+    /// Update and async signal handlers running as tasks of their own.
+    pub handlers: Handlers,
 }
 
 impl RunState {
@@ -59,6 +63,7 @@ impl RunState {
             change_waiters: Wakers::default(),
             in_query: None,
             local_activities: KnownOutcomes::default(),
+            handlers: Handlers::default(),
         }
     }
 

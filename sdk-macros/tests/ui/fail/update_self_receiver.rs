@@ -1,0 +1,22 @@
+use chronicle::prelude::*;
+
+#[derive(Default)]
+pub struct Invoice {
+    pub due: u64,
+}
+
+#[workflow]
+impl Invoice {
+    #[run]
+    pub async fn run(_ctx: WorkflowContext<Self>) -> WorkflowResult<u64> {
+        Ok(0)
+    }
+
+    #[update]
+    pub async fn discount(&mut self, percent: u64) -> WorkflowResult<u64> {
+        self.due -= percent;
+        Ok(self.due)
+    }
+}
+
+fn main() {}

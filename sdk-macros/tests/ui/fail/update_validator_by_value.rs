@@ -1,0 +1,25 @@
+use chronicle::prelude::*;
+
+#[derive(Default)]
+pub struct Invoice {
+    pub due: u64,
+}
+
+#[workflow]
+impl Invoice {
+    #[run]
+    pub async fn run(_ctx: WorkflowContext<Self>) -> WorkflowResult<u64> {
+        Ok(0)
+    }
+
+    #[update(validator = validate_discount)]
+    pub async fn discount(ctx: WorkflowContext<Self>, percent: u64) -> WorkflowResult<u64> {
+        Ok(ctx.update(|s| s.due - percent))
+    }
+
+    pub fn validate_discount(&self, percent: u64) -> Result<(), String> {
+        if percent > 50 { Err("too much".into()) } else { Ok(()) }
+    }
+}
+
+fn main() {}
