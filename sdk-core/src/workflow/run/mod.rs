@@ -251,6 +251,7 @@ impl WorkflowRun {
                     self.state.borrow_mut().clock.replaying = false;
                     self.deliver_messages(factory)?;
                     self.activate(factory, event, false)?;
+                    let messages = self.outgoing_messages();
                     let state = self.state.borrow();
                     return Ok(Some(TaskCompletion {
                         commands: state.commands.unsent(),
@@ -258,7 +259,7 @@ impl WorkflowRun {
                         finished: self.finished,
                         local_activities: requested_local_activities(&state),
                         force_new_task: false,
-                        messages: self.outgoing_messages(),
+                        messages,
                     }));
                 }
                 // A failed or timed-out attempt: its events reach the code at the next one.
